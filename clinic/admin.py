@@ -1,0 +1,143 @@
+"""Admin pages for the clinic's people and places; row and field rules come from ClinicScopedAdmin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from clinic import services
+from clinic.admin_scoping import ClinicScopedAdmin
+from clinic.roles import Role, role_of
+from clinic.models import WEEKDAY_NAMES, AuditEvent, Location, Patient, Service, Therapist
+from clinic.validators import time_zone_choices
+
+
+class TimeZoneSelectForm(forms.ModelForm):
+    time_zone = forms.TypedChoiceField(choices=time_zone_choices)
+
+
+@admin.register(Location)
+class LocationAdmin(ClinicScopedAdmin):
+    form = TimeZoneSelectForm
+    patient_path = None
+    list_display = ("name", "time_zone", "phone")
+    search_fields = ("name",)
+
+
+@admin.register(Service)
+class ServiceAdmin(ClinicScopedAdmin):
+    patient_path = None
+    list_display = ("name", "discipline", "default_duration_minutes", "is_demanding")
+    list_filter = ("discipline", "is_demanding")
+    search_fields = ("name",)
+
+
+@admin.register(Therapist)
+class TherapistAdmin(ClinicScopedAdmin):
+    patient_path = None
+    list_display = ("display_name", "service_names", "location_names", "is_active")
+    list_filter = ("is_active", "services", "locations")
+    search_fields = ("user__first_name", "user__last_name", "user__username")
+    autocomplete_fields = ("user",)
+    filter_horizontal = ("services", "locations")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Therapist]:
+        return super().get_queryset(request).select_related("user").prefetch_related("services", "locations")
+
+    @admin.display(description="Services")
+    def service_names(self, therapist: Therapist) -> str:
+        return ", ".join(s.name for s in therapist.services.all())
+
+    @admin.display(description="Locations")
+    def location_names(self, therapist: Therapist) -> str:
+        return ", ".join(loc.name for loc in therapist.locations.all())
+
+
+class PatientForm(TimeZoneSelectForm):
+    preferred_weekdays = forms.TypedMultipleChoiceField(
+        choices=list(enumerate(WEEKDAY_NAMES)),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Days the patient would rather come in.",
+    )
+
+    class Meta:
+        model = Patient
+        fields = "__all__"
+
+
+@admin.register(Patient)
+class PatientAdmin(ClinicScopedAdmin):
+    form = PatientForm
+    patient_path = ""
+    audit_reads = True
+    front_desk_hidden_fields = ("clinical_notes",)
+    front_desk_readonly_fields = (
+        "max_sessions_per_day",
+        "min_rest_days_between_demanding",
+        "max_sessions_per_week",
+    )
+    list_display = ("__str__", "preferred_name", "email", "phone", "primary_therapist", "email_consent")
+    list_select_related = ("primary_therapist__user",)
+    list_filter = ("email_consent", "reminders_opted_out", "primary_therapist")
+    search_fields = ("first_name", "last_name", "preferred_name", "email", "phone")
+    readonly_fields = ("email_consent_at", "reminders_opted_out_at")
+    fieldsets = (
+        (None, {"fields": ("first_name", "last_name", "preferred_name", "date_of_birth", "primary_therapist")}),
+        ("Contact", {"fields": ("email", "phone", "time_zone")}),
+        (
+            "Consent",
+            {"fields": ("email_consent", "email_consent_at", "reminders_opted_out", "reminders_opted_out_at")},
+        ),
+        ("Preferences", {"fields": ("preferred_weekdays", "preferred_earliest_time", "preferred_latest_time")}),
+        (
+            "Pacing limits",
+            {
+                "description": "Hard limits the schedule never breaks: overdoing it triggers flares.",
+                "fields": ("max_sessions_per_day", "min_rest_days_between_demanding", "max_sessions_per_week"),
+            },
+        ),
+        ("Clinical", {"fields": ("clinical_notes",)}),
+    )
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "primary_therapist":
+            kwargs["queryset"] = Therapist.objects.filter(is_active=True).select_related("user")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Patient, form: Any, change: bool) -> None:
+        services.patient_save(patient=obj, changed_by=request.user, changed_fields=form.changed_data)
+
+    def delete_model(self, request: HttpRequest, obj: Patient) -> None:
+        services.patient_delete(patient=obj, deleted_by=request.user)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ClinicScopedAdmin):
+    """Read-only: the trail of who looked at or changed clinical records."""
+
+    patient_path = None
+    front_desk_sees_rows = False
+    list_display = ("at", "actor", "action", "record_type", "record_label", "changed_fields")
+    list_select_related = ("actor",)
+    list_filter = ("action", "record_type")
+    search_fields = ("record_label", "actor__username")
+    date_hierarchy = "at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
+        queryset = super().get_queryset(request)
+        return queryset if role_of(request.user) is Role.MANAGER else queryset.none()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,81 @@
+"""The admin base class every app's admin pages use, so role rules live in one place.
+
+It scopes rows with ``clinic.roles.scope_for``, hides clinical fields from the front desk, answers 404 for
+a record outside the user's scope (never "it exists but you may not see it"), and records every view of a
+clinical record in the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse
+
+from clinic import services
+from clinic.models import AuditEvent
+from clinic.roles import Role, role_of, scope_for
+
+
+class ClinicScopedAdmin(admin.ModelAdmin):
+    patient_path: str | None = "patient"
+    front_desk_sees_rows = True
+    front_desk_hidden_fields: tuple[str, ...] = ()
+    front_desk_readonly_fields: tuple[str, ...] = ()
+    audit_reads = False
+
+    def is_front_desk(self, request: HttpRequest) -> bool:
+        return role_of(request.user) is Role.FRONT_DESK
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
+        return scope_for(
+            super().get_queryset(request),
+            request.user,
+            patient_path=self.patient_path,
+            front_desk_sees_rows=self.front_desk_sees_rows,
+        )
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return role_of(request.user) is not None and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return role_of(request.user) is not None and super().has_view_permission(request, obj)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self.is_front_desk(request):
+            return fieldsets
+        hidden = set(self.front_desk_hidden_fields)
+        visible = []
+        for title, options in fieldsets:
+            fields = [f for f in options.get("fields", ()) if f not in hidden]
+            if fields:
+                visible.append((title, {**options, "fields": fields}))
+        return visible
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        if self.is_front_desk(request):
+            readonly += tuple(f for f in self.front_desk_readonly_fields if f not in readonly)
+        return readonly
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        shown = super().get_list_display(request)
+        if self.is_front_desk(request):
+            return [f for f in shown if f not in self.front_desk_hidden_fields]
+        return shown
+
+    def _get_obj_does_not_exist_redirect(self, request: HttpRequest, opts: Any, object_id: str) -> Any:
+        # A record outside the user's scope is indistinguishable from one that does not exist.
+        raise Http404("No such record.")
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if self.audit_reads and request.method == "GET" and response.status_code == 200:
+            obj = self.get_object(request, object_id)
+            if obj is not None:
+                services.audit_record(actor=request.user, action=AuditEvent.Action.VIEW, record=obj)
+        return response
