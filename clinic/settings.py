@@ -94,7 +94,7 @@ else:
 globals().update(environment.read_email(ENV, "EMAIL_URL", VAR_DIR))
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = VAR_DIR / "static"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -127,6 +127,7 @@ if not REDIS_URL:
         "data_folder_in": str(VAR_DIR / "celery" / "queue"),
         "data_folder_out": str(VAR_DIR / "celery" / "queue"),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
 else:
@@ -157,5 +158,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 
-for folder in (VAR_DIR, VAR_DIR / "mail", VAR_DIR / "celery" / "queue", VAR_DIR / "celery" / "processed"):
+for folder in (VAR_DIR / "mail", *(VAR_DIR / "celery" / sub for sub in ("queue", "processed", "results", "control"))):
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,297 @@
+"""Cadence: a care-plan item's rule plus a patient's visit history -> the next due window.
+
+Pure: no Django, no clock. "Today" is a parameter and every date is the patient's local calendar date (the
+caller converts from UTC). Frozen dataclasses in, frozen dataclasses out.
+
+Two shapes of rule cover the clinic's modalities:
+
+* ``CountPerPeriod(min, max, period_days)``: "1-2 per week" is ``CountPerPeriod(1, 2, 7)``.
+* ``Interval(min_days, max_days)`` between consecutive sessions: "every 2-4 weeks" is ``Interval(14, 28)``.
+
+History
+    * Only dates on or after ``phase_start`` count: a phase change restarts the cadence.
+    * ``completed`` dates after ``today`` are treated as booked; ``booked`` dates before ``today`` are
+      ignored (a past booking that was not recorded as completed did not happen). A booking for today counts
+      as booked.
+    * Sessions are counted once per calendar date: within one cadence item one session a day is the norm, so
+      a second entry on the same date is a duplicate record, not a second session (pacing argues against it
+      too).
+
+The window
+    ``next_due`` returns the window for the *next requirement that completed history has not yet met*. Its
+    dates depend only on completed history, so for a fixed history the window never moves backwards as today
+    advances.
+
+Status (the same four definitions for both shapes, checked in this order)
+    * ON_TRACK: bookings inside the window meet the requirement; ``covered_by`` is the booking that does so.
+    * UNSCHEDULED: today is before ``window.earliest`` and nothing booked covers it (the desk should book).
+    * DUE: ``earliest <= today <= latest`` and not covered.
+    * OVERDUE: today is after ``window.latest`` (a past window can never be covered by a booking).
+    While a window is open (``earliest <= today <= latest``) its ``ideal`` is never before today.
+
+CountPerPeriod
+    * Periods: for ``period_days == 7`` calendar weeks, Monday first; otherwise consecutive runs of
+      ``period_days`` starting at ``phase_start``. A week already under way when the phase starts (phase
+      starts Thursday) is a short first period [phase_start, Sunday] whose minimum is pro-rated:
+      ceil(min * days_in_it / 7). That is never 0, so a phase starting on a Sunday asks for a session that
+      Sunday.
+    * The current period is the one containing today (the first period while today is before the phase).
+    * OVERDUE: the period just before the current one missed its minimum and no session has been completed
+      since it ended. The window is that missed period, whole.
+    * Otherwise, if the current period's minimum is not yet met, the window is the current period, whole; if
+      it is met, the window is the next period (UNSCHEDULED until enough is booked in it).
+    * Covered when the window's bookings make up what is still missing; ``covered_by`` is the booking that
+      completes the minimum (the 2nd booking when 2 sessions are still needed).
+    * ``ideal`` spreads the period's required sessions evenly: the k-th session (from 0) aims at the middle of
+      the k-th of ``required`` equal slots of the period.
+    * ``max_sessions`` is a ceiling for the planner; it never changes the status.
+
+Interval
+    * ``last`` = the latest completed session in the phase (on or before today). Window =
+      [last + min_days, last + max_days], ideal = last + (min_days + max_days) // 2.
+    * The first session of a phase is due from ``phase_start`` to ``phase_start + max_days``, ideally at once
+      (ideal = phase_start): a new plan or phase should start promptly, and no gap rule applies yet.
+    * Covered by the first booking inside the window. A booking before the window opens is too soon: it does
+      not cover the window (and windows are not chained from bookings; the planner should flag it instead).
+"""
+
+# The staff-facing wording uses a real en dash and multiplication sign ("1–2× per week"), on purpose.
+# ruff: noqa: RUF001, RUF002, RUF003
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import TypeAlias
+
+MAX_PERIOD_DAYS = 366
+ONE_DAY = timedelta(days=1)
+
+
+class CadenceStatus(StrEnum):
+    ON_TRACK = "on_track"
+    DUE = "due"
+    OVERDUE = "overdue"
+    UNSCHEDULED = "unscheduled"
+
+
+@dataclass(frozen=True)
+class CountPerPeriod:
+    """At least ``min_sessions`` and at most ``max_sessions`` sessions in each period of ``period_days``."""
+
+    min_sessions: int
+    max_sessions: int
+    period_days: int
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Between ``min_days`` and ``max_days`` days from one session to the next."""
+
+    min_days: int
+    max_days: int
+
+
+Cadence: TypeAlias = CountPerPeriod | Interval
+
+
+@dataclass(frozen=True)
+class DueWindow:
+    earliest: date
+    ideal: date
+    latest: date
+
+
+@dataclass(frozen=True)
+class CadenceState:
+    window: DueWindow
+    status: CadenceStatus
+    covered_by: date | None  # the booked date that covers the window, if any
+
+
+def validate_cadence(cadence: Cadence) -> list[str]:
+    """Plain-English problems with a cadence; an empty list when it is usable."""
+    problems: list[str] = []
+    if isinstance(cadence, CountPerPeriod):
+        low, high, period = cadence.min_sessions, cadence.max_sessions, cadence.period_days
+        if period < 1:
+            problems.append(f"the period must be at least 1 day, not {period}")
+        elif period > MAX_PERIOD_DAYS:
+            problems.append(f"the period must be at most {MAX_PERIOD_DAYS} days, not {period}")
+        if low < 1:
+            # A minimum of 0 would never fall due; an optional add-on should simply have no cadence.
+            problems.append(f"the minimum must be at least 1 session per period, not {low}")
+        if high < low:
+            problems.append(f"the minimum ({low} sessions) is more than the maximum ({high})")
+        elif period >= 1 and high > period:
+            problems.append(
+                f"the maximum ({high} sessions) is more than the {period} days in the period; "
+                "sessions are counted once per day"
+            )
+    else:
+        low, high = cadence.min_days, cadence.max_days
+        if low < 1:
+            problems.append(f"the shortest interval must be at least 1 day, not {low}")
+        if high < low:
+            problems.append(f"the longest interval ({high} days) is shorter than the shortest ({low} days)")
+        elif high > MAX_PERIOD_DAYS:
+            problems.append(f"the longest interval must be at most {MAX_PERIOD_DAYS} days, not {high}")
+    return problems
+
+
+def next_due(
+    cadence: Cadence, *, phase_start: date, completed: Sequence[date], booked: Sequence[date], today: date
+) -> CadenceState:
+    """The next window this item falls due in, and whether bookings cover it. See the module docstring."""
+    _check(cadence)
+    done = sorted({day for day in completed if phase_start <= day <= today})
+    ahead = sorted({day for day in (*booked, *completed) if day >= max(phase_start, today)} - set(done))
+    if isinstance(cadence, CountPerPeriod):
+        return _next_due_count(cadence, phase_start, done, ahead, today)
+    return _next_due_interval(cadence, phase_start, done, ahead, today)
+
+
+def due_windows_over(cadence: Cadence, *, phase_start: date, until: date) -> list[DueWindow]:
+    """The windows in turn if every session happened on its ideal date, from phase_start to ``until``.
+
+    One window per session: a count rule gives each period's window once per required session, with the ideal
+    moving through the period. Windows that open after ``until`` are left out.
+    """
+    _check(cadence)
+    windows: list[DueWindow] = []
+    if isinstance(cadence, CountPerPeriod):
+        period = _period_containing(cadence, phase_start, phase_start)
+        while period.start <= until:
+            windows += [
+                DueWindow(period.start, _spread_ideal(period, k), period.end) for k in range(period.required)
+            ]
+            period = _period_containing(cadence, phase_start, period.end + ONE_DAY)
+        return windows
+    window = _interval_window(cadence, phase_start, last=None)
+    while window.earliest <= until:
+        windows.append(window)
+        window = _interval_window(cadence, phase_start, last=window.ideal)
+    return windows
+
+
+def describe(cadence: Cadence) -> str:
+    """Staff-facing wording: "1–2× per week", "1× every 2 weeks", "every 7–14 days", "every 2–4 weeks"."""
+    if isinstance(cadence, CountPerPeriod):
+        low, high, period = cadence.min_sessions, cadence.max_sessions, cadence.period_days
+        count = f"{low}×" if low == high else f"{low}–{high}×"
+        if period == 1:
+            return f"{count} per day"
+        if period == 7:
+            return f"{count} per week"
+        if period % 7 == 0:
+            return f"{count} every {period // 7} weeks"
+        return f"{count} every {period} days"
+    low, high, unit = cadence.min_days, cadence.max_days, "days"
+    # Weeks only from two weeks up: "every 7–14 days" reads more plainly than "every 1–2 weeks".
+    if low >= 14 and low % 7 == 0 and high % 7 == 0:
+        low, high, unit = low // 7, high // 7, "weeks"
+    if low == high == 1:
+        return "every day"
+    return f"every {low} {unit}" if low == high else f"every {low}–{high} {unit}"
+
+
+# --- count per period ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Period:
+    start: date
+    end: date  # inclusive
+    required: int  # the minimum, pro-rated when the period is cut short by the phase start
+
+
+def _period_containing(cadence: CountPerPeriod, phase_start: date, day: date) -> _Period:
+    length = cadence.period_days
+    if length == 7:
+        monday = day - timedelta(days=day.weekday())
+        start, end = max(monday, phase_start), monday + timedelta(days=6)
+    else:
+        start = phase_start + timedelta(days=(day - phase_start).days // length * length)
+        end = start + timedelta(days=length - 1)
+    days = (end - start).days + 1
+    required = -(-cadence.min_sessions * days // length)  # ceil without floats
+    return _Period(start, end, required)
+
+
+def _spread_ideal(period: _Period, sessions_done: int) -> date:
+    # The middle of slot k of `required` equal slots. Since required <= days in the period, the ideals of
+    # consecutive sessions are at least a day apart and the last one still falls inside the period.
+    days = (period.end - period.start).days + 1
+    return period.start + timedelta(days=(2 * sessions_done + 1) * days // (2 * period.required))
+
+
+def _next_due_count(
+    cadence: CountPerPeriod, phase_start: date, done: list[date], ahead: list[date], today: date
+) -> CadenceState:
+    def sessions_in(period: _Period, days: list[date]) -> list[date]:
+        return [day for day in days if period.start <= day <= period.end]
+
+    current = _period_containing(cadence, phase_start, max(today, phase_start))
+    if today >= phase_start and current.start > phase_start:
+        previous = _period_containing(cadence, phase_start, current.start - ONE_DAY)
+        done_before = len(sessions_in(previous, done))
+        nothing_since = not done or done[-1] <= previous.end
+        if done_before < previous.required and nothing_since:
+            ideal = _spread_ideal(previous, done_before)
+            return _state(DueWindow(previous.start, ideal, previous.end), covered_by=None, today=today)
+
+    done_now = len(sessions_in(current, done))
+    if done_now >= current.required:
+        target, done_in_target = _period_containing(cadence, phase_start, current.end + ONE_DAY), 0
+    else:
+        target, done_in_target = current, done_now
+    still_needed = target.required - done_in_target
+    bookings = sessions_in(target, ahead)
+    covered_by = bookings[still_needed - 1] if len(bookings) >= still_needed else None
+    window = DueWindow(target.start, _spread_ideal(target, done_in_target), target.end)
+    return _state(window, covered_by=covered_by, today=today)
+
+
+# --- interval -----------------------------------------------------------------------------------------------
+
+
+def _interval_window(cadence: Interval, phase_start: date, last: date | None) -> DueWindow:
+    if last is None:
+        return DueWindow(phase_start, phase_start, phase_start + timedelta(days=cadence.max_days))
+    return DueWindow(
+        last + timedelta(days=cadence.min_days),
+        last + timedelta(days=(cadence.min_days + cadence.max_days) // 2),
+        last + timedelta(days=cadence.max_days),
+    )
+
+
+def _next_due_interval(
+    cadence: Interval, phase_start: date, done: list[date], ahead: list[date], today: date
+) -> CadenceState:
+    window = _interval_window(cadence, phase_start, last=done[-1] if done else None)
+    covered_by = next((day for day in ahead if window.earliest <= day <= window.latest), None)
+    return _state(window, covered_by=covered_by, today=today)
+
+
+# --- shared -------------------------------------------------------------------------------------------------
+
+
+def _state(window: DueWindow, *, covered_by: date | None, today: date) -> CadenceState:
+    if window.earliest <= today <= window.latest:
+        # An ideal date already behind us is no use to the planner: aim for the first date still open.
+        window = DueWindow(window.earliest, max(window.ideal, today), window.latest)
+    if covered_by is not None:
+        return CadenceState(window, CadenceStatus.ON_TRACK, covered_by)
+    if today < window.earliest:
+        return CadenceState(window, CadenceStatus.UNSCHEDULED, None)
+    if today <= window.latest:
+        return CadenceState(window, CadenceStatus.DUE, None)
+    return CadenceState(window, CadenceStatus.OVERDUE, None)
+
+
+def _check(cadence: Cadence) -> None:
+    problems = validate_cadence(cadence)
+    if problems:
+        raise ValueError(f"invalid cadence {cadence!r}: " + "; ".join(problems))

@@ -1,0 +1,100 @@
+"""Shared fixtures: the clinic's roles as real users, and patients owned by different therapists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from clinic.models import Location, Patient, Service, Therapist
+from clinic.roles import Role
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # Hashing strength is not under test; PBKDF2 would make every login take a third of a second.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def location(db: None) -> Location:
+    return Location.objects.create(
+        name="Riverside Clinic",
+        address="120 Riverside Ave",
+        phone="+1 718 555 0142",
+        time_zone="America/New_York",
+    )
+
+
+@pytest.fixture
+def physical_therapy(db: None) -> Service:
+    return Service.objects.create(
+        name="Physical therapy", discipline="physical_therapy", default_duration_minutes=45, is_demanding=True
+    )
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    def make(username: str, role: Role | None, *, therapist: bool = False) -> User:
+        user = User.objects.create_user(
+            username, password="pw", first_name=username.title(), last_name="Tester", is_staff=True
+        )
+        if role is not None:
+            user.groups.add(Group.objects.get(name=role.value))
+        if therapist:
+            Therapist.objects.create(user=user)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def therapist_user(make_user: Callable[..., User]) -> User:
+    return make_user("dana", Role.THERAPIST, therapist=True)
+
+
+@pytest.fixture
+def teammate_user(make_user: Callable[..., User]) -> User:
+    return make_user("marcus", Role.THERAPIST, therapist=True)
+
+
+@pytest.fixture
+def front_desk_user(make_user: Callable[..., User]) -> User:
+    return make_user("frankie", Role.FRONT_DESK)
+
+
+@pytest.fixture
+def manager_user(make_user: Callable[..., User]) -> User:
+    return make_user("morgan", Role.MANAGER)
+
+
+@pytest.fixture
+def outsider_user(make_user: Callable[..., User]) -> User:
+    """Staff, signed in, but given no clinic role: must see nothing."""
+    return make_user("oscar", None)
+
+
+@pytest.fixture
+def make_patient(db: None) -> Callable[..., Patient]:
+    counter = iter(range(1, 10_000))
+
+    def make(therapist: Therapist | None = None, **fields: Any) -> Patient:
+        n = next(counter)
+        values: dict[str, Any] = {
+            "first_name": f"Patient{n}",
+            "last_name": "Example",
+            "date_of_birth": date(1970, 1, 1),
+            "email": f"patient{n}@example.com",
+            "time_zone": "America/New_York",
+            "primary_therapist": therapist,
+        }
+        values.update(fields)
+        patient = Patient(**values)
+        patient.full_clean()
+        patient.save()
+        return patient
+
+    return make
