@@ -11,8 +11,8 @@ from django.http import HttpRequest
 
 from clinic import services
 from clinic.admin_scoping import ClinicScopedAdmin
-from clinic.roles import Role, role_of
 from clinic.models import WEEKDAY_NAMES, AuditEvent, Location, Patient, Service, Therapist
+from clinic.roles import Role, role_of
 from clinic.validators import time_zone_choices
 
 
@@ -68,7 +68,9 @@ class PatientForm(TimeZoneSelectForm):
 
     class Meta:
         model = Patient
-        fields = "__all__"
+        fields = [
+            f.name for f in Patient._meta.get_fields() if f.concrete and f.editable and not f.auto_created
+        ]
 
 
 @admin.register(Patient)
@@ -88,18 +90,35 @@ class PatientAdmin(ClinicScopedAdmin):
     search_fields = ("first_name", "last_name", "preferred_name", "email", "phone")
     readonly_fields = ("email_consent_at", "reminders_opted_out_at")
     fieldsets = (
-        (None, {"fields": ("first_name", "last_name", "preferred_name", "date_of_birth", "primary_therapist")}),
+        (
+            None,
+            {"fields": ("first_name", "last_name", "preferred_name", "date_of_birth", "primary_therapist")},
+        ),
         ("Contact", {"fields": ("email", "phone", "time_zone")}),
         (
             "Consent",
-            {"fields": ("email_consent", "email_consent_at", "reminders_opted_out", "reminders_opted_out_at")},
+            {
+                "fields": (
+                    "email_consent",
+                    "email_consent_at",
+                    "reminders_opted_out",
+                    "reminders_opted_out_at",
+                )
+            },
         ),
-        ("Preferences", {"fields": ("preferred_weekdays", "preferred_earliest_time", "preferred_latest_time")}),
+        (
+            "Preferences",
+            {"fields": ("preferred_weekdays", "preferred_earliest_time", "preferred_latest_time")},
+        ),
         (
             "Pacing limits",
             {
                 "description": "Hard limits the schedule never breaks: overdoing it triggers flares.",
-                "fields": ("max_sessions_per_day", "min_rest_days_between_demanding", "max_sessions_per_week"),
+                "fields": (
+                    "max_sessions_per_day",
+                    "min_rest_days_between_demanding",
+                    "max_sessions_per_week",
+                ),
             },
         ),
         ("Clinical", {"fields": ("clinical_notes",)}),

@@ -71,7 +71,7 @@ PATIENT_COUNT = 40
 DEMO_SEED = 2026
 
 
-def load_people(*, password: str, progress: Callable[[int], None] = lambda _: None) -> dict[str, int]:
+def load_people(*, password: str, progress: Callable[[int], object] = lambda _: None) -> dict[str, int]:
     """Create what is missing of the demo clinic's people; returns how many rows of each kind were created."""
     created = {"locations": 0, "services": 0, "therapists": 0, "patients": 0}
     with transaction.atomic():
@@ -85,7 +85,11 @@ def load_people(*, password: str, progress: Callable[[int], None] = lambda _: No
         for name, discipline, minutes, demanding in SERVICES:
             services[name], made = Service.objects.get_or_create(
                 name=name,
-                defaults={"discipline": discipline, "default_duration_minutes": minutes, "is_demanding": demanding},
+                defaults={
+                    "discipline": discipline,
+                    "default_duration_minutes": minutes,
+                    "is_demanding": demanding,
+                },
             )
             created["services"] += made
         therapist_group = Group.objects.get(name=Role.THERAPIST.value)
@@ -110,7 +114,12 @@ def load_people(*, password: str, progress: Callable[[int], None] = lambda _: No
 def demo_user(username: str, first: str, last: str, password: str, group: Group) -> User:
     user, made = User.objects.get_or_create(
         username=username,
-        defaults={"first_name": first, "last_name": last, "is_staff": True, "email": f"{username}@example.com"},
+        defaults={
+            "first_name": first,
+            "last_name": last,
+            "is_staff": True,
+            "email": f"{username}@example.com",
+        },
     )
     if made:
         user.set_password(password)

@@ -166,11 +166,16 @@ def read_email(env: Mapping[str, str], name: str, var_dir: Path) -> dict[str, An
             "EMAIL_USE_SSL": parts.scheme == "smtp+ssl",
             "EMAIL_TIMEOUT": 20,
         }
-    raise bad(name, f"scheme {parts.scheme or '(none)'!r} is not supported; use smtp://, console:// or file:///.")
+    raise bad(
+        name, f"scheme {parts.scheme or '(none)'!r} is not supported; use smtp://, console:// or file:///."
+    )
 
 
 def file_email(folder: Path) -> dict[str, Any]:
-    return {"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": str(folder)}
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(folder),
+    }
 
 
 def read_url(env: Mapping[str, str], name: str, default: str) -> str:

@@ -32,7 +32,7 @@ def check_database() -> Check:
     return Check(True, "database answers")
 
 
-def check_broker(timeout: float = 2.0) -> Check:
+def check_broker(timeout: int = 2) -> Check:
     url: str = app.conf.broker_url or ""
     if url.startswith("filesystem://"):
         folder = Path(app.conf.broker_transport_options.get("data_folder_in", ""))

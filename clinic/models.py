@@ -5,7 +5,6 @@ Care plans and appointments live in higher apps (careplans, scheduling) and poin
 
 from __future__ import annotations
 
-
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -76,7 +75,9 @@ class Therapist(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="therapist")
     services = models.ManyToManyField(Service, related_name="therapists")
     locations = models.ManyToManyField(Location, related_name="therapists")
-    is_active = models.BooleanField(default=True, help_text="Inactive therapists are never offered for booking.")
+    is_active = models.BooleanField(
+        default=True, help_text="Inactive therapists are never offered for booking."
+    )
 
     class Meta:
         ordering = ["user__last_name", "user__first_name"]
@@ -187,7 +188,6 @@ class Patient(models.Model):
     @property
     def preferred_weekday_names(self) -> list[str]:
         return [WEEKDAY_NAMES[d] for d in sorted(self.preferred_weekdays or [])]
-
 
 
 class AuditEvent(models.Model):

@@ -28,8 +28,8 @@ def sync_role_groups(**_: Any) -> None:
     from django.contrib.auth.models import Group, Permission
 
     for role, perms in _declared.items():
-        group, _ = Group.objects.get_or_create(name=role.value)
-        wanted = []
+        group, _created = Group.objects.get_or_create(name=role.value)
+        wanted: list[int] = []
         for perm in perms:
             app_label, codename = perm.split(".", 1)
             wanted.extend(

@@ -46,9 +46,9 @@ def role_of(user: Any) -> Role | None:
     """The user's role, cached on the user object so one request asks the database once."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
-    cached = getattr(user, "_clinic_role", "unset")
-    if cached != "unset":
-        return cached  # type: ignore[no-any-return]
+    if hasattr(user, "_clinic_role"):
+        cached: Role | None = user._clinic_role
+        return cached
     role: Role | None
     if user.is_superuser:
         role = Role.MANAGER
@@ -60,9 +60,9 @@ def role_of(user: Any) -> Role | None:
 
 
 def therapist_of(user: Any) -> Therapist | None:
-    cached = getattr(user, "_clinic_therapist", "unset")
-    if cached != "unset":
-        return cached  # type: ignore[no-any-return]
+    if hasattr(user, "_clinic_therapist"):
+        cached: Therapist | None = user._clinic_therapist
+        return cached
     from clinic.models import Therapist
 
     therapist = Therapist.objects.filter(user_id=user.pk).first() if user.is_authenticated else None

@@ -16,7 +16,7 @@ ENV = os.environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(ENV.get("CLINIC_VAR_DIR", "").strip() or BASE_DIR / "var")
 
-DEVELOPMENT_SECRET_KEY = "development-only-secret-key-never-use-in-production"  # noqa: S105
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-never-use-in-production"
 DEBUG = environment.read_bool(ENV, "DEBUG", default=True)
 SECRET_KEY = ENV.get("SECRET_KEY", "").strip() or DEVELOPMENT_SECRET_KEY
 if not DEBUG and (SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 32):
@@ -158,5 +158,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 
-for folder in (VAR_DIR / "mail", *(VAR_DIR / "celery" / sub for sub in ("queue", "processed", "results", "control"))):
+for folder in (
+    VAR_DIR / "mail",
+    *(VAR_DIR / "celery" / sub for sub in ("queue", "processed", "results", "control")),
+):
     folder.mkdir(parents=True, exist_ok=True)

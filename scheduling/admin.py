@@ -12,7 +12,15 @@ from scheduling.models import WorkingHours
 @admin.register(WorkingHours)
 class WorkingHoursAdmin(ClinicScopedAdmin):
     patient_path = None
-    list_display = ("therapist", "location", "weekday", "starts_at", "ends_at", "effective_from", "effective_to")
+    list_display = (
+        "therapist",
+        "location",
+        "weekday",
+        "starts_at",
+        "ends_at",
+        "effective_from",
+        "effective_to",
+    )
     list_filter = ("location", "weekday", "therapist")
     list_select_related = ("therapist__user", "location")
 

@@ -17,7 +17,9 @@ SHIFTS = [(time(8), time(16)), (time(10), time(18))]
 def load_working_hours() -> int:
     """Monday to Friday for every therapist; one who works at two locations splits the week between them."""
     created = 0
-    therapists = Therapist.objects.select_related("user").prefetch_related("locations").order_by("user__username")
+    therapists = (
+        Therapist.objects.select_related("user").prefetch_related("locations").order_by("user__username")
+    )
     for index, therapist in enumerate(therapists):
         starts_at, ends_at = SHIFTS[index % len(SHIFTS)]
         locations = sorted(therapist.locations.all(), key=lambda loc: loc.name)

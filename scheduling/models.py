@@ -27,7 +27,9 @@ class WorkingHours(models.Model):
         verbose_name_plural = "working hours"
         ordering = ["therapist", "weekday", "starts_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(starts_at__lt=F("ends_at")), name="working_hours_start_before_end"),
+            models.CheckConstraint(
+                condition=Q(starts_at__lt=F("ends_at")), name="working_hours_start_before_end"
+            ),
             models.CheckConstraint(
                 condition=Q(effective_to__isnull=True) | Q(effective_to__gte=F("effective_from")),
                 name="working_hours_effective_dates_in_order",

@@ -5,30 +5,80 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clinic', '0001_initial'),
+        ("clinic", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkingHours',
+            name="WorkingHours",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weekday', models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')])),
-                ('starts_at', models.TimeField()),
-                ('ends_at', models.TimeField()),
-                ('effective_from', models.DateField()),
-                ('effective_to', models.DateField(blank=True, help_text='Leave empty for no end date.', null=True)),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='working_hours', to='clinic.location')),
-                ('therapist', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='working_hours', to='clinic.therapist')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "weekday",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "Monday"),
+                            (1, "Tuesday"),
+                            (2, "Wednesday"),
+                            (3, "Thursday"),
+                            (4, "Friday"),
+                            (5, "Saturday"),
+                            (6, "Sunday"),
+                        ]
+                    ),
+                ),
+                ("starts_at", models.TimeField()),
+                ("ends_at", models.TimeField()),
+                ("effective_from", models.DateField()),
+                (
+                    "effective_to",
+                    models.DateField(blank=True, help_text="Leave empty for no end date.", null=True),
+                ),
+                (
+                    "location",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="working_hours",
+                        to="clinic.location",
+                    ),
+                ),
+                (
+                    "therapist",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="working_hours",
+                        to="clinic.therapist",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'working hours',
-                'ordering': ['therapist', 'weekday', 'starts_at'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('starts_at__lt', models.F('ends_at'))), name='working_hours_start_before_end'), models.CheckConstraint(condition=models.Q(('effective_to__isnull', True), ('effective_to__gte', models.F('effective_from')), _connector='OR'), name='working_hours_effective_dates_in_order'), models.CheckConstraint(condition=models.Q(('weekday__lte', 6)), name='working_hours_weekday_is_a_day')],
+                "verbose_name_plural": "working hours",
+                "ordering": ["therapist", "weekday", "starts_at"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("starts_at__lt", models.F("ends_at"))),
+                        name="working_hours_start_before_end",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("effective_to__isnull", True),
+                            ("effective_to__gte", models.F("effective_from")),
+                            _connector="OR",
+                        ),
+                        name="working_hours_effective_dates_in_order",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("weekday__lte", 6)), name="working_hours_weekday_is_a_day"
+                    ),
+                ],
             },
         ),
     ]

@@ -141,7 +141,7 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
 
 
 def copied_sources() -> set[str]:
-    sources = set()
+    sources: set[str] = set()
     for keyword, arguments in dockerfile_instructions():
         tokens = shlex.split(arguments)
         if keyword in {"COPY", "ADD"} and not any(t.startswith("--from") for t in tokens):
@@ -277,6 +277,7 @@ def test_the_web_health_check_asks_the_health_endpoint_with_a_host_the_settings_
     assert parts.path == "/health/"
     assert parts.port == 8000
     allowed = environment.read_hosts(service_env(compose, "web"), "ALLOWED_HOSTS", default=[])
+    assert parts.hostname
     assert validate_host(parts.hostname, allowed), f"{parts.hostname} is not in ALLOWED_HOSTS {allowed}"
 
 
@@ -296,7 +297,8 @@ def test_the_dockerfile_copies_manage_py_and_every_local_app_and_template_folder
         return
     local_apps = {app.split(".")[0] for app in django_settings.INSTALLED_APPS}
     needed = {"manage.py"} | {app for app in local_apps if (ROOT / app / "__init__.py").is_file()}
-    for folder in (Path(d) for template in django_settings.TEMPLATES for d in template["DIRS"]):
+    template_dirs = [d for template in django_settings.TEMPLATES for d in template["DIRS"]]  # type: ignore[attr-defined]
+    for folder in (Path(d) for d in template_dirs):
         if folder.is_dir() and any(p.is_file() for p in folder.rglob("*")):
             needed.add(folder.relative_to(ROOT).as_posix())
     assert needed <= sources, f"the image would lack {sorted(needed - sources)}"

@@ -19,8 +19,10 @@ pytestmark = pytest.mark.django_db
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every model the demo touches, field by field."""
-    labels = ["clinic.Location", "clinic.Service", "clinic.Therapist", "clinic.Patient", "scheduling.WorkingHours",
-              "auth.User", "auth.Group"]  # fmt: skip
+    labels = [
+        "clinic.Location", "clinic.Service", "clinic.Therapist", "clinic.Patient", "scheduling.WorkingHours",
+        "auth.User", "auth.Group",
+    ]  # fmt: skip
     rows = {}
     for label in labels:
         model = apps.get_model(label)

@@ -25,11 +25,11 @@ def fresh_heartbeats() -> None:
 def unreachable_broker() -> Iterator[None]:
     # Nothing listens on port 1: a real connection attempt to a broker that is down.
     saved = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    app.conf["broker_url"] = "redis://127.0.0.1:1/0"
     try:
         yield
     finally:
-        app.conf.broker_url = saved
+        app.conf["broker_url"] = saved
 
 
 def test_health_is_ok_when_everything_answers(fresh_heartbeats: None) -> None:

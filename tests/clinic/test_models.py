@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -106,7 +106,7 @@ def test_time_zones_round_trip_and_local_wall_time_survives_storage(
     location.refresh_from_db()
     assert location.zone == london
     assert patient.zone == london
-    assert patient.email_consent_at.utcoffset().total_seconds() == 0  # stored and read back in UTC
+    assert patient.email_consent_at.utcoffset() == timedelta(0)  # stored and read back in UTC
     assert patient.email_consent_at.astimezone(london).hour == 10
 
 

@@ -62,9 +62,9 @@ def test_a_malformed_variable_stops_start_up_naming_it(
 
 
 def test_production_mode_refuses_the_development_secret_key(load: Any) -> None:
-    with pytest.raises(ImproperlyConfigured, match="^SECRET_KEY: production mode"):
+    with pytest.raises(ImproperlyConfigured, match=r"^SECRET_KEY: production mode"):
         load(DEBUG="false")
-    with pytest.raises(ImproperlyConfigured, match="^SECRET_KEY: "):
+    with pytest.raises(ImproperlyConfigured, match=r"^SECRET_KEY: "):
         load(DEBUG="false", SECRET_KEY="short")
 
 
@@ -125,7 +125,10 @@ def test_manage_py_refuses_to_start_and_prints_the_variable(tmp_path: Path) -> N
 def test_the_embedded_database_really_runs_in_wal_mode(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in READ_VARIABLES}
     env["CLINIC_VAR_DIR"] = str(tmp_path)
-    code = "from django.db import connection\nwith connection.cursor() as c:\n c.execute('PRAGMA journal_mode')\n print(c.fetchone()[0])"
+    code = (
+        "from django.db import connection\n"
+        "with connection.cursor() as c:\n c.execute('PRAGMA journal_mode')\n print(c.fetchone()[0])"
+    )
     run = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code],
         cwd=ROOT,
