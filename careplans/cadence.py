@@ -53,6 +53,10 @@ Interval
       (ideal = phase_start): a new plan or phase should start promptly, and no gap rule applies yet.
     * Covered by the first booking inside the window. A booking before the window opens is too soon: it does
       not cover the window (and windows are not chained from bookings; the planner should flag it instead).
+
+Validation
+    A usable cadence has 1 <= min_sessions <= max_sessions <= period_days <= 366 (counted once per day), or
+    1 <= min_days <= max_days <= 366. ``next_due`` and ``due_windows_over`` raise ValueError otherwise.
 """
 
 # The staff-facing wording uses a real en dash and multiplication sign ("1–2× per week"), on purpose.

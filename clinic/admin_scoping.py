@@ -79,3 +79,28 @@ class ClinicScopedAdmin(admin.ModelAdmin):
             if obj is not None:
                 services.audit_record(actor=request.user, action=AuditEvent.Action.VIEW, record=obj)
         return response
+
+
+class ScopedInlineMixin:
+    """For inlines: hide clinical fields from the front desk (rows are already scoped by their parent)."""
+
+    front_desk_hidden_fields: tuple[str, ...] = ()
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)  # type: ignore[misc]
+        if role_of(request.user) is not Role.FRONT_DESK or not self.front_desk_hidden_fields:
+            return fieldsets
+        hidden = set(self.front_desk_hidden_fields)
+
+        def keep(fields: Any) -> list[Any]:
+            kept = []
+            for field in fields:
+                if isinstance(field, (tuple, list)):
+                    field = tuple(f for f in field if f not in hidden)
+                    if field:
+                        kept.append(field)
+                elif field not in hidden:
+                    kept.append(field)
+            return kept
+
+        return [(title, {**options, "fields": keep(options.get("fields", ()))}) for title, options in fieldsets]

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "simple_history",
     "clinic",
+    "careplans",
     "scheduling",
 ]
 

@@ -9,8 +9,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 from tqdm import tqdm
 
+from careplans import demo as careplans_demo
 from clinic import demo as clinic_demo
 from clinic.roles import Role
 from scheduling import demo as scheduling_demo
@@ -32,6 +34,7 @@ class Command(BaseCommand):
         ) as bar:
             created = clinic_demo.load_people(password=password, progress=bar.update)
         created["working hours"] = scheduling_demo.load_working_hours()
+        created["care plans"] = careplans_demo.load_care_plans(now=timezone.now())
         for username, first, last, role in STAFF:
             clinic_demo.demo_user(username, first, last, password, Group.objects.get(name=role.value))
         summary = ", ".join(f"{count} {kind}" for kind, count in created.items())
