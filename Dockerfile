@@ -19,7 +19,9 @@ RUN pip install --require-hashes -r requirements.lock
 # Add each new Django app (and templates/ once it has files) here; tests/clinic/test_compose.py checks it.
 COPY manage.py ./
 COPY clinic ./clinic
+COPY careplans ./careplans
 COPY scheduling ./scheduling
+COPY templates ./templates
 
 # Static files are collected into var/static/ (STATIC_ROOT); a reverse proxy in front of gunicorn serves
 # /static/ from there. The secret key below exists only for this build step and is never used at run time.

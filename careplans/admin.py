@@ -37,14 +37,25 @@ CLINICAL_ITEM_FIELDS = ("note", "flare_note")
 class PhaseInline(ScopedInlineMixin, admin.TabularInline):
     model = Phase
     extra = 0
-    fields = ("order", "name", "starts", "after_weeks", "after_sessions", "after_sessions_of", "started_on", "items_link")
+    fields = (
+        "order",
+        "name",
+        "starts",
+        "after_weeks",
+        "after_sessions",
+        "after_sessions_of",
+        "started_on",
+        "items_link",
+    )
     readonly_fields = ("started_on", "items_link")
     show_change_link = True
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "after_sessions_of":
             plan_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
-            kwargs["queryset"] = CadenceItem.objects.filter(phase__care_plan_id=plan_id).select_related("service")
+            kwargs["queryset"] = CadenceItem.objects.filter(phase__care_plan_id=plan_id).select_related(
+                "service"
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="Cadence items")
@@ -58,8 +69,19 @@ class PhaseInline(ScopedInlineMixin, admin.TabularInline):
 class PrescribedExerciseInline(ScopedInlineMixin, admin.TabularInline):
     model = PrescribedExercise
     extra = 0
-    fields = ("exercise", "sets", "reps", "hold_seconds", "minutes", "times_per_day", "days_per_week",
-              "progression_percent_per_week", "progression_cap_percent", "flare_dose_percent", "notes")  # fmt: skip
+    fields = (
+        "exercise",
+        "sets",
+        "reps",
+        "hold_seconds",
+        "minutes",
+        "times_per_day",
+        "days_per_week",
+        "progression_percent_per_week",
+        "progression_cap_percent",
+        "flare_dose_percent",
+        "notes",
+    )
     autocomplete_fields = ("exercise",)
 
 
@@ -74,7 +96,15 @@ class CarePlanAdmin(ClinicScopedAdmin, SimpleHistoryAdmin):
     patient_path = "patient"
     audit_reads = True
     front_desk_hidden_fields = ("condition", "goals", "notes", "change_log")
-    list_display = ("title", "patient", "lead_therapist", "status", "current_phase_name", "start_date", "review_date")
+    list_display = (
+        "title",
+        "patient",
+        "lead_therapist",
+        "status",
+        "current_phase_name",
+        "start_date",
+        "review_date",
+    )
     list_filter = ("status", "lead_therapist")
     search_fields = ("title", "patient__first_name", "patient__last_name", "patient__preferred_name")
     autocomplete_fields = ("patient",)
@@ -116,9 +146,13 @@ class CarePlanAdmin(ClinicScopedAdmin, SimpleHistoryAdmin):
     def change_log(self, plan: CarePlan) -> SafeString:
         if not plan.pk:
             return mark_safe("")
-        return render_to_string("admin/careplans/change_log.html", {"changes": selectors.plan_change_log(plan)})
+        return render_to_string(
+            "admin/careplans/change_log.html", {"changes": selectors.plan_change_log(plan)}
+        )
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
         if request.method == "GET":
             plan = self.get_object(request, object_id)
             for warning in services.home_program_warnings(plan) if plan else []:
@@ -153,7 +187,9 @@ class CarePlanAdmin(ClinicScopedAdmin, SimpleHistoryAdmin):
     def cancel(self, request: HttpRequest, plans: QuerySet[CarePlan]) -> None:
         self._run(request, plans, "cancelled", lambda p: services.careplan_cancel(plan=p))
 
-    @admin.action(description="Move selected plans to their next phase (therapist's review)", permissions=["change"])
+    @admin.action(
+        description="Move selected plans to their next phase (therapist's review)", permissions=["change"]
+    )
     def advance_phase(self, request: HttpRequest, plans: QuerySet[CarePlan]) -> None:
         def advance(plan: CarePlan) -> None:
             services.careplan_advance_phase(plan=plan, on=timezone.now().astimezone(plan.patient.zone).date())
@@ -162,28 +198,38 @@ class CarePlanAdmin(ClinicScopedAdmin, SimpleHistoryAdmin):
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view(require_POST(self.create_from_template))
-        return [path("from-template/<int:patient_id>/", view, name="careplans_careplan_from_template"),
-                *super().get_urls()]  # fmt: skip
+        return [
+            path("from-template/<int:patient_id>/", view, name="careplans_careplan_from_template"),
+            *super().get_urls(),
+        ]
 
     def create_from_template(self, request: HttpRequest, patient_id: int) -> HttpResponse:
         """One click on the patient page: a draft plan from a template, opened for editing."""
         if not self.has_add_permission(request):
             raise Http404("No such patient.")
-        patient = get_object_or_404(scope_for(Patient.objects.all(), request.user, patient_path=""), pk=patient_id)
-        template = CarePlanTemplate.objects.filter(pk=request.POST.get("template"), is_active=True).first()
+        patient = get_object_or_404(
+            scope_for(Patient.objects.all(), request.user, patient_path=""), pk=patient_id
+        )
+        chosen = request.POST.get("template", "")
+        templates = CarePlanTemplate.objects.filter(is_active=True)
+        template = templates.filter(pk=int(chosen)).first() if chosen.isdigit() else None
         patient_page = reverse("admin:clinic_patient_change", args=[patient.pk])
         if template is None:
             self.message_user(request, "Choose one of the clinic's templates.", messages.ERROR)
             return HttpResponseRedirect(patient_page)
         therapist = therapist_of(request.user) or patient.primary_therapist
         if therapist is None:
-            self.message_user(request, "The patient has no primary therapist to lead the plan.", messages.ERROR)
+            self.message_user(
+                request, "The patient has no primary therapist to lead the plan.", messages.ERROR
+            )
             return HttpResponseRedirect(patient_page)
         try:
             plan = services.careplan_create_from_template(
-                patient=patient, template=template, therapist=therapist,
+                patient=patient,
+                template=template,
+                therapist=therapist,
                 start=timezone.now().astimezone(patient.zone).date(),
-            )  # fmt: skip
+            )
         except services.CarePlanError as error:
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(patient_page)
@@ -197,11 +243,24 @@ class CadenceItemInline(ScopedInlineMixin, admin.StackedInline):
     front_desk_hidden_fields = CLINICAL_ITEM_FIELDS
     fieldsets = (
         (None, {"fields": ("service", "preferred_therapist", "session_minutes", "is_optional", "note")}),
-        ("Cadence", {"fields": ("shape", ("min_sessions", "max_sessions", "period_days"), ("min_days", "max_days"))}),
-        ("During a flare", {"classes": ("collapse",), "fields": (
-            "flare_shape", ("flare_min_sessions", "flare_max_sessions", "flare_period_days"),
-            ("flare_min_days", "flare_max_days"), "flare_session_minutes", "flare_note")}),
-    )  # fmt: skip
+        (
+            "Cadence",
+            {"fields": ("shape", ("min_sessions", "max_sessions", "period_days"), ("min_days", "max_days"))},
+        ),
+        (
+            "During a flare",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "flare_shape",
+                    ("flare_min_sessions", "flare_max_sessions", "flare_period_days"),
+                    ("flare_min_days", "flare_max_days"),
+                    "flare_session_minutes",
+                    "flare_note",
+                ),
+            },
+        ),
+    )
 
 
 @admin.register(Phase)
@@ -209,7 +268,16 @@ class PhaseAdmin(ClinicScopedAdmin, SimpleHistoryAdmin):
     patient_path = "care_plan__patient"
     list_display = ("name", "care_plan", "order", "starts", "started_on")
     list_select_related = ("care_plan__patient",)
-    fields = ("care_plan", "order", "name", "starts", "after_weeks", "after_sessions", "after_sessions_of", "started_on")
+    fields = (
+        "care_plan",
+        "order",
+        "name",
+        "starts",
+        "after_weeks",
+        "after_sessions",
+        "after_sessions_of",
+        "started_on",
+    )
     readonly_fields = ("care_plan", "started_on")
     inlines = [CadenceItemInline]
 
@@ -245,14 +313,20 @@ class PatientWithCarePlansAdmin(PatientAdmin):
 
     change_form_template = "admin/careplans/patient_change_form.html"
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
         extra = dict(extra_context or {})
         if role_of(request.user) is not None and request.user.has_perm("careplans.view_careplan"):
-            plans = scope_for(CarePlan.objects.filter(patient_id=object_id), request.user, patient_path="patient")
+            plans = scope_for(
+                CarePlan.objects.filter(patient_id=object_id), request.user, patient_path="patient"
+            )
             extra["care_plans"] = plans.select_related("lead_therapist__user")
             if request.user.has_perm("careplans.add_careplan"):
                 extra["care_plan_templates"] = CarePlanTemplate.objects.filter(is_active=True)
-                extra["from_template_url"] = reverse("admin:careplans_careplan_from_template", args=[object_id])
+                extra["from_template_url"] = reverse(
+                    "admin:careplans_careplan_from_template", args=[object_id]
+                )
         return super().change_view(request, object_id, form_url, extra)
 
 

@@ -16,11 +16,20 @@ class CareplansConfig(AppConfig):
         declare_grants(
             {
                 # Front desk: cadence and status to book by, never goals, notes or the home program.
-                Role.FRONT_DESK: ["careplans.view_careplan", "careplans.view_phase", "careplans.view_cadenceitem"],
+                Role.FRONT_DESK: [
+                    "careplans.view_careplan",
+                    "careplans.view_phase",
+                    "careplans.view_cadenceitem",
+                ],
                 Role.THERAPIST: [
-                    *(f"careplans.{action}_{model}" for model in plan_models
-                      for action in ("add", "change", "delete", "view")),
-                    "careplans.view_exercise", "careplans.add_exercise", "careplans.view_careplantemplate",
+                    *(
+                        f"careplans.{action}_{model}"
+                        for model in plan_models
+                        for action in ("add", "change", "delete", "view")
+                    ),
+                    "careplans.view_exercise",
+                    "careplans.add_exercise",
+                    "careplans.view_careplantemplate",
                     "careplans.view_heldsession",
                 ],
                 Role.MANAGER: [
@@ -29,4 +38,4 @@ class CareplansConfig(AppConfig):
                     for action in ("add", "change", "delete", "view")
                 ],
             }
-        )  # fmt: skip
+        )

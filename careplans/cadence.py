@@ -59,9 +59,6 @@ Validation
     1 <= min_days <= max_days <= 366. ``next_due`` and ``due_windows_over`` raise ValueError otherwise.
 """
 
-# The staff-facing wording uses a real en dash and multiplication sign ("1–2× per week"), on purpose.
-# ruff: noqa: RUF001, RUF002, RUF003
-
 from __future__ import annotations
 
 from collections.abc import Sequence

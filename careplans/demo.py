@@ -55,6 +55,8 @@ def held_history(plan: CarePlan, *, today: date, rng: random.Random, missed: flo
         rule = item.as_cadence()
         if rule is None:
             continue
-        for window in cadence.due_windows_over(rule, phase_start=phase.started_on, until=today - timedelta(days=1)):
+        for window in cadence.due_windows_over(
+            rule, phase_start=phase.started_on, until=today - timedelta(days=1)
+        ):
             if window.ideal < today and rng.random() > MISSED_SESSION_CHANCE * (1 + 2 * missed):
                 services.careplan_record_held_session(item=item, held_on=window.ideal, appointment_ref="demo")

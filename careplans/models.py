@@ -53,9 +53,12 @@ def cadence_is_sound(prefix: str) -> Q:
         }
     )
     interval = Q(**{field("shape"): CadenceShape.INTERVAL}) & Q(
-        **{f"{field('min_days')}__gte": 1, f"{field('max_days')}__gte": F(field("min_days")),
-           f"{field('max_days')}__lte": 366}
-    )  # fmt: skip
+        **{
+            f"{field('min_days')}__gte": 1,
+            f"{field('max_days')}__gte": F(field("min_days")),
+            f"{field('max_days')}__lte": 366,
+        }
+    )
     return per_period | interval
 
 
@@ -145,9 +148,13 @@ class Phase(models.Model):
     after_weeks = models.PositiveSmallIntegerField(null=True, blank=True)
     after_sessions = models.PositiveSmallIntegerField(null=True, blank=True)
     after_sessions_of = models.ForeignKey(
-        "CadenceItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "CadenceItem",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="The item (in an earlier phase) whose held sessions are counted.",
-    )  # fmt: skip
+    )
     started_on = models.DateField(null=True, blank=True, editable=False)
     history = HistoricalRecords()
 
@@ -156,7 +163,8 @@ class Phase(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["care_plan", "order"], name="phase_order_unique_in_plan"),
             models.CheckConstraint(
-                condition=~Q(starts="after_weeks") | Q(after_weeks__gte=1), name="phase_after_weeks_needs_weeks"
+                condition=~Q(starts="after_weeks") | Q(after_weeks__gte=1),
+                name="phase_after_weeks_needs_weeks",
             ),
             models.CheckConstraint(
                 condition=~Q(starts="after_sessions") | Q(after_sessions__gte=1),
@@ -193,7 +201,9 @@ class CadenceItem(models.Model):
     preferred_therapist = models.ForeignKey(
         Therapist, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    session_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(10), MaxValueValidator(240)])
+    session_minutes = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(10), MaxValueValidator(240)]
+    )
     is_optional = models.BooleanField(default=False, help_text="An add-on the patient may decline.")
     note = models.CharField(max_length=240, blank=True, help_text="Clinical focus of the sessions.")
 
@@ -213,7 +223,9 @@ class CadenceItem(models.Model):
     flare_session_minutes = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(10), MaxValueValidator(240)]
     )
-    flare_note = models.CharField(max_length=240, blank=True, help_text="e.g. gentle, relaxation and breathing")
+    flare_note = models.CharField(
+        max_length=240, blank=True, help_text="e.g. gentle, relaxation and breathing"
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -221,10 +233,12 @@ class CadenceItem(models.Model):
         constraints = [
             models.CheckConstraint(condition=cadence_is_sound(""), name="cadence_item_rule_is_sound"),
             models.CheckConstraint(
-                condition=Q(flare_shape="") | cadence_is_sound("flare_"), name="cadence_item_flare_rule_is_sound"
+                condition=Q(flare_shape="") | cadence_is_sound("flare_"),
+                name="cadence_item_flare_rule_is_sound",
             ),
             models.CheckConstraint(
-                condition=Q(session_minutes__gte=10, session_minutes__lte=240), name="cadence_item_minutes_10_to_240"
+                condition=Q(session_minutes__gte=10, session_minutes__lte=240),
+                name="cadence_item_minutes_10_to_240",
             ),
         ]
 
@@ -257,11 +271,18 @@ class CadenceItem(models.Model):
             if not shape:
                 continue
             rule = cadence_from(
-                shape, *(getattr(self, f"{prefix}{n}") for n in
-                         ("min_sessions", "max_sessions", "period_days", "min_days", "max_days"))
-            )  # fmt: skip
+                shape,
+                *(
+                    getattr(self, f"{prefix}{n}")
+                    for n in ("min_sessions", "max_sessions", "period_days", "min_days", "max_days")
+                ),
+            )
             if rule is None:
-                needed = "minimum, maximum and period" if shape == CadenceShape.PER_PERIOD else "minimum and maximum days"
+                needed = (
+                    "minimum, maximum and period"
+                    if shape == CadenceShape.PER_PERIOD
+                    else "minimum and maximum days"
+                )
                 errors.setdefault(f"{prefix}shape", []).append(f"{label}give the {needed} of the cadence.")
                 continue
             for problem in cadence.validate_cadence(rule):
@@ -282,7 +303,9 @@ class HeldSession(models.Model):
 
     class Meta:
         ordering = ["item", "held_on"]
-        constraints = [models.UniqueConstraint(fields=["item", "held_on"], name="one_held_session_per_item_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "held_on"], name="one_held_session_per_item_day")
+        ]
 
     def __str__(self) -> str:
         return f"{self.item.service} on {self.held_on:%Y-%m-%d}"
@@ -315,14 +338,20 @@ class PrescribedExercise(models.Model):
     exercise = models.ForeignKey(Exercise, on_delete=models.PROTECT, related_name="+")
     sets = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(20)])
     reps = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(200)])
-    hold_seconds = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(600)])
+    hold_seconds = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(600)]
+    )
     minutes = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(240)])
-    times_per_day = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(12)])
+    times_per_day = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(12)]
+    )
     days_per_week = models.PositiveSmallIntegerField(
         default=7, validators=[MinValueValidator(1), MaxValueValidator(7)]
     )
     progression_percent_per_week = models.PositiveSmallIntegerField(
-        default=0, validators=[MaxValueValidator(50)], help_text="About 10% of baseline a week when tolerated."
+        default=0,
+        validators=[MaxValueValidator(50)],
+        help_text="About 10% of baseline a week when tolerated.",
     )
     progression_cap_percent = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Stop progressing at this share of the starting dose (e.g. 300)."
@@ -337,7 +366,8 @@ class PrescribedExercise(models.Model):
         ordering = ["care_plan", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(days_per_week__gte=1, days_per_week__lte=7), name="home_exercise_days_per_week_1_to_7"
+                condition=Q(days_per_week__gte=1, days_per_week__lte=7),
+                name="home_exercise_days_per_week_1_to_7",
             ),
             models.CheckConstraint(
                 condition=Q(progression_cap_percent__isnull=True) | Q(progression_cap_percent__gte=100),

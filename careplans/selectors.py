@@ -12,6 +12,13 @@ from django.db.models import Prefetch, QuerySet
 from careplans import cadence
 from careplans.models import CadenceItem, CarePlan, Phase
 
+STATUS_LABELS = {
+    cadence.CadenceStatus.ON_TRACK: "On track",
+    cadence.CadenceStatus.DUE: "Due",
+    cadence.CadenceStatus.OVERDUE: "Overdue",
+    cadence.CadenceStatus.UNSCHEDULED: "Unscheduled",
+}
+
 
 @dataclass(frozen=True)
 class ItemStatus:
@@ -20,6 +27,10 @@ class ItemStatus:
     state: cadence.CadenceState
     in_flare: bool
 
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self.state.status]
+
 
 def with_plan_detail(plans: QuerySet[CarePlan]) -> QuerySet[CarePlan]:
     """Everything the plan page and the compliance views show, in a fixed number of queries."""
@@ -27,7 +38,9 @@ def with_plan_detail(plans: QuerySet[CarePlan]) -> QuerySet[CarePlan]:
         "held_sessions"
     )
     return plans.select_related("patient", "lead_therapist__user").prefetch_related(
-        Prefetch("phases", queryset=Phase.objects.order_by("order").prefetch_related(Prefetch("items", items)))
+        Prefetch(
+            "phases", queryset=Phase.objects.order_by("order").prefetch_related(Prefetch("items", items))
+        )
     )
 
 
@@ -57,7 +70,11 @@ def item_statuses(
             continue
         held = [s.held_on for s in item.held_sessions.all()]
         state = cadence.next_due(
-            rule, phase_start=phase.started_on, completed=held, booked=(booked or {}).get(item.pk, ()), today=today
+            rule,
+            phase_start=phase.started_on,
+            completed=held,
+            booked=(booked or {}).get(item.pk, ()),
+            today=today,
         )
         statuses.append(ItemStatus(item=item, rule=rule, state=state, in_flare=in_flare))
     return statuses
@@ -67,7 +84,10 @@ def cadence_summary(item: CadenceItem, *, rule: cadence.Cadence | None = None, i
     """One line a therapist reads at a glance: "1–2× per week · 45 min Physical therapy with Dana Lee"."""
     rule = rule or item.as_cadence()
     minutes = item.flare_session_minutes if in_flare and item.flare_session_minutes else item.session_minutes
-    parts: list[Any] = [cadence.describe(rule) if rule else "no cadence", f"{minutes} min {item.service.name}"]
+    parts: list[Any] = [
+        cadence.describe(rule) if rule else "no cadence",
+        f"{minutes} min {item.service.name}",
+    ]
     line = " · ".join(parts)
     if item.preferred_therapist:
         line += f" with {item.preferred_therapist.display_name}"
@@ -111,6 +131,9 @@ def plan_change_log(plan: CarePlan, *, limit: int = 25) -> list[PlanChange]:
             fields = sorted(c.field for c in record.diff_against(record.prev_record).changes)
         user = record.history_user
         who = (user.get_full_name() or user.get_username()) if user else "the system"
-        changes.append(PlanChange(record.history_date, who, f"{label}: {record.instance}",
-                                  actions[record.history_type], fields))  # fmt: skip
+        changes.append(
+            PlanChange(
+                record.history_date, who, f"{label}: {record.instance}", actions[record.history_type], fields
+            )
+        )
     return changes

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from careplans import cadence
 from careplans.models import (
     CadenceItem,
     CadenceShape,
@@ -35,11 +38,18 @@ def validation_message(error: ValidationError) -> str:
 
 def cadence_columns(spec: Any, prefix: str = "") -> dict[str, Any]:
     rule = cadence_of(spec)
-    if hasattr(rule, "period_days"):
-        return {f"{prefix}shape": CadenceShape.PER_PERIOD, f"{prefix}min_sessions": rule.min_sessions,
-                f"{prefix}max_sessions": rule.max_sessions, f"{prefix}period_days": rule.period_days}  # fmt: skip
-    return {f"{prefix}shape": CadenceShape.INTERVAL, f"{prefix}min_days": rule.min_days,  # type: ignore[union-attr]
-            f"{prefix}max_days": rule.max_days}  # type: ignore[union-attr]  # fmt: skip
+    if isinstance(rule, cadence.CountPerPeriod):
+        return {
+            f"{prefix}shape": CadenceShape.PER_PERIOD,
+            f"{prefix}min_sessions": rule.min_sessions,
+            f"{prefix}max_sessions": rule.max_sessions,
+            f"{prefix}period_days": rule.period_days,
+        }
+    return {
+        f"{prefix}shape": CadenceShape.INTERVAL,
+        f"{prefix}min_days": rule.min_days,
+        f"{prefix}max_days": rule.max_days,
+    }
 
 
 def service_for(discipline: str) -> Service:
@@ -72,8 +82,14 @@ def careplan_create_from_template(
     )
     save_valid(plan)
     for order, spec in enumerate(definition["phases"]):
-        phase = Phase(care_plan=plan, order=order, name=spec["name"], starts=spec["starts"],
-                      after_weeks=spec.get("after_weeks"), after_sessions=spec.get("after_sessions"))  # fmt: skip
+        phase = Phase(
+            care_plan=plan,
+            order=order,
+            name=spec["name"],
+            starts=spec["starts"],
+            after_weeks=spec.get("after_weeks"),
+            after_sessions=spec.get("after_sessions"),
+        )
         save_valid(phase)
         for item in spec["items"]:
             flare = item.get("flare") or {}
@@ -81,7 +97,9 @@ def careplan_create_from_template(
                 CadenceItem(
                     phase=phase,
                     service=service_for(item["discipline"]),
-                    preferred_therapist=therapist if therapist.services.filter(discipline=item["discipline"]).exists() else None,
+                    preferred_therapist=therapist
+                    if therapist.services.filter(discipline=item["discipline"]).exists()
+                    else None,
                     session_minutes=item["minutes"],
                     is_optional=bool(item.get("optional")),
                     note=item.get("note", ""),
@@ -99,8 +117,13 @@ def careplan_create_from_template(
             raise CarePlanError(f"The exercise “{entry['exercise']}” is not in the library.") from None
         save_valid(PrescribedExercise(care_plan=plan, exercise=exercise, **fields))
     if check_in := definition.get("check_in"):
-        save_valid(CheckInSchedule(care_plan=plan, every_days=check_in["every_days"],
-                                   local_time=time.fromisoformat(check_in["local_time"])))  # fmt: skip
+        save_valid(
+            CheckInSchedule(
+                care_plan=plan,
+                every_days=check_in["every_days"],
+                local_time=time.fromisoformat(check_in["local_time"]),
+            )
+        )
     return plan
 
 
@@ -132,14 +155,18 @@ def phase_problems(plan: CarePlan) -> list[str]:
     if not any(p.items.all() for p in phases):
         problems.append("The plan has no cadence items: add at least one session to schedule.")
     if phases[0].starts != Phase.Starts.AT_PLAN_START:
-        problems.append(f"The first phase, “{phases[0]}”, must start at plan start, or nothing runs at first.")
+        problems.append(
+            f"The first phase, “{phases[0]}”, must start at plan start, or nothing runs at first."
+        )
     for phase in phases[1:]:
         if phase.starts == Phase.Starts.AT_PLAN_START:
             problems.append(f"“{phases[0]}” and “{phase}” both start at plan start, so they would overlap.")
     weeks = [(p, p.after_weeks) for p in phases if p.starts == Phase.Starts.AFTER_WEEKS]
-    for (earlier, a), (later, b) in zip(weeks, weeks[1:], strict=False):
+    for (earlier, a), (later, b) in pairwise(weeks):
         if a is not None and b is not None and b <= a:
-            problems.append(f"“{later}” starts after {b} weeks, not after “{earlier}” ({a} weeks): they would overlap.")
+            problems.append(
+                f"“{later}” starts after {b} weeks, not after “{earlier}” ({a} weeks): they would overlap."
+            )
     for phase in phases:
         try:
             phase.full_clean()
@@ -154,7 +181,9 @@ def phase_problems(plan: CarePlan) -> list[str]:
 def careplan_activate(*, plan: CarePlan) -> CarePlan:
     plan = CarePlan.objects.select_for_update().get(pk=plan.pk)
     if plan.status not in (CarePlan.Status.DRAFT, CarePlan.Status.PAUSED):
-        raise CarePlanError(f"Only a draft or paused plan can be activated; this one is {plan.get_status_display().lower()}.")
+        raise CarePlanError(
+            f"Only a draft or paused plan can be activated; this one is {plan.get_status_display().lower()}."
+        )
     if plan.status == CarePlan.Status.DRAFT:
         problems = phase_problems(plan)
         if problems:
@@ -168,7 +197,7 @@ def careplan_activate(*, plan: CarePlan) -> CarePlan:
     return plan
 
 
-def _change_status(plan: CarePlan, *, to: str, allowed_from: set[str]) -> CarePlan:
+def _change_status(plan: CarePlan, *, to: str, allowed_from: Collection[str]) -> CarePlan:
     plan = CarePlan.objects.select_for_update().get(pk=plan.pk)
     if plan.status == to:
         return plan  # already there: a repeated click or task changes nothing
@@ -248,10 +277,13 @@ def careplans_advance_due_phases(*, now: datetime) -> int:
 
 
 @transaction.atomic
-def careplan_record_held_session(*, item: CadenceItem, held_on: date, appointment_ref: str = "") -> HeldSession:
+def careplan_record_held_session(
+    *, item: CadenceItem, held_on: date, appointment_ref: str = ""
+) -> HeldSession:
     """Record that a session took place (called by scheduling when an appointment is completed). Idempotent."""
-    session, _ = HeldSession.objects.get_or_create(item=item, held_on=held_on,
-                                                   defaults={"appointment_ref": appointment_ref})  # fmt: skip
+    session, _ = HeldSession.objects.get_or_create(
+        item=item, held_on=held_on, defaults={"appointment_ref": appointment_ref}
+    )
     return session
 
 

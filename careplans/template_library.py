@@ -9,9 +9,6 @@ A definition is plain JSON so a manager can edit it in the admin:
     check_in: {every_days, local_time "HH:MM"} | null;  review_after_weeks: int | null
 """
 
-# The wording uses real en dashes and ≤ signs, as clinicians write them.
-# ruff: noqa: RUF001
-
 from __future__ import annotations
 
 from typing import Any
@@ -21,25 +18,51 @@ from careplans import cadence
 PHASE_STARTS = {"plan_start", "after_weeks", "after_sessions", "on_review"}
 DISCIPLINES = {"physical_therapy", "massage", "acupuncture", "exercise_therapy"}
 
-GENTLE_PT = {"cadence": {"per_period": [1, 1, 7]}, "minutes": 30, "note": "Gentle: relaxation, breathing, very light movement."}  # fmt: skip
-GENTLE_MASSAGE = {"cadence": {"interval": [7, 14]}, "minutes": 30, "note": "Gentle pressure, relaxation focus."}
+GENTLE_PT = {
+    "cadence": {"per_period": [1, 1, 7]},
+    "minutes": 30,
+    "note": "Gentle: relaxation, breathing, very light movement.",
+}
+GENTLE_MASSAGE = {
+    "cadence": {"interval": [7, 14]},
+    "minutes": 30,
+    "note": "Gentle pressure, relaxation focus.",
+}
 
 EXERCISES = [
-    ("Gentle full-body stretching", "stretching",
-     "Slow stretches for neck, shoulders, back, hips and legs. Stretch only to mild tension, never pain; "
-     "breathe out as you ease into each stretch."),
-    ("Walking", "aerobic",
-     "Walk at a pace where you can still talk. Add time only as your program says, not by how you feel today."),
-    ("Diaphragmatic breathing", "breathing",
-     "Lie or sit comfortably, one hand on your belly. Breathe in through your nose for 4, out for 6."),
-    ("Heat pack", "heat_cold",
-     "Warm (not hot) pack on the sore area for 15–20 minutes, with a cloth between pack and skin."),
-    ("Cold pack", "heat_cold",
-     "Wrapped cold pack for no more than 15 minutes, and no more often than every 2–3 hours."),
-    ("Resistance band strength routine", "strength",
-     "Rows, squats to a chair and bridges with a light band. Do these on days between your aerobic days."),
+    (
+        "Gentle full-body stretching",
+        "stretching",
+        "Slow stretches for neck, shoulders, back, hips and legs. Stretch only to mild tension, never pain; "
+        "breathe out as you ease into each stretch.",
+    ),
+    (
+        "Walking",
+        "aerobic",
+        "Walk at a pace where you can still talk. Add time only as your program says, not by how you feel today.",
+    ),
+    (
+        "Diaphragmatic breathing",
+        "breathing",
+        "Lie or sit comfortably, one hand on your belly. Breathe in through your nose for 4, out for 6.",
+    ),
+    (
+        "Heat pack",
+        "heat_cold",
+        "Warm (not hot) pack on the sore area for 15–20 minutes, with a cloth between pack and skin.",
+    ),
+    (
+        "Cold pack",
+        "heat_cold",
+        "Wrapped cold pack for no more than 15 minutes, and no more often than every 2–3 hours.",
+    ),
+    (
+        "Resistance band strength routine",
+        "strength",
+        "Rows, squats to a chair and bridges with a light band. Do these on days between your aerobic days.",
+    ),
     ("Single-leg balance", "balance", "Stand near a counter, hold one foot off the floor, switch sides."),
-]  # fmt: skip
+]
 
 TEMPLATES: list[dict[str, Any]] = [
     {
@@ -52,19 +75,47 @@ TEMPLATES: list[dict[str, Any]] = [
         "review_after_weeks": 8,
         "check_in": {"every_days": 7, "local_time": "18:00"},
         "phases": [
-            {"name": "Initial", "starts": "plan_start", "items": [
-                {"discipline": "physical_therapy", "minutes": 45, "cadence": {"per_period": [1, 2, 7]},
-                 "note": "Graded activity, posture, pacing education.", "flare": GENTLE_PT},
-            ]},
-            {"name": "After review", "starts": "on_review", "items": [
-                {"discipline": "physical_therapy", "minutes": 45, "cadence": {"per_period": [1, 1, 7]},
-                 "flare": GENTLE_PT},
-            ]},
+            {
+                "name": "Initial",
+                "starts": "plan_start",
+                "items": [
+                    {
+                        "discipline": "physical_therapy",
+                        "minutes": 45,
+                        "cadence": {"per_period": [1, 2, 7]},
+                        "note": "Graded activity, posture, pacing education.",
+                        "flare": GENTLE_PT,
+                    },
+                ],
+            },
+            {
+                "name": "After review",
+                "starts": "on_review",
+                "items": [
+                    {
+                        "discipline": "physical_therapy",
+                        "minutes": 45,
+                        "cadence": {"per_period": [1, 1, 7]},
+                        "flare": GENTLE_PT,
+                    },
+                ],
+            },
         ],
         "home_program": [
-            {"exercise": "Gentle full-body stretching", "minutes": 10, "times_per_day": 1, "days_per_week": 7},
-            {"exercise": "Walking", "minutes": 10, "days_per_week": 5, "progression_percent_per_week": 10,
-             "progression_cap_percent": 300, "notes": "Start at 10 minutes; add 10% a week when tolerated."},
+            {
+                "exercise": "Gentle full-body stretching",
+                "minutes": 10,
+                "times_per_day": 1,
+                "days_per_week": 7,
+            },
+            {
+                "exercise": "Walking",
+                "minutes": 10,
+                "days_per_week": 5,
+                "progression_percent_per_week": 10,
+                "progression_cap_percent": 300,
+                "notes": "Start at 10 minutes; add 10% a week when tolerated.",
+            },
             {"exercise": "Diaphragmatic breathing", "minutes": 5, "times_per_day": 2, "days_per_week": 7},
             {"exercise": "Heat pack", "minutes": 15, "days_per_week": 7, "notes": "15–20 minutes as needed."},
         ],
@@ -78,15 +129,39 @@ TEMPLATES: list[dict[str, Any]] = [
         "review_after_weeks": 6,
         "check_in": {"every_days": 14, "local_time": "18:00"},
         "phases": [
-            {"name": "Initial", "starts": "plan_start", "items": [
-                {"discipline": "massage", "minutes": 30, "cadence": {"interval": [7, 14]}, "flare": GENTLE_MASSAGE},
-            ]},
-            {"name": "Maintenance", "starts": "after_weeks", "after_weeks": 6, "items": [
-                {"discipline": "massage", "minutes": 30, "cadence": {"interval": [14, 28]}, "flare": GENTLE_MASSAGE},
-            ]},
+            {
+                "name": "Initial",
+                "starts": "plan_start",
+                "items": [
+                    {
+                        "discipline": "massage",
+                        "minutes": 30,
+                        "cadence": {"interval": [7, 14]},
+                        "flare": GENTLE_MASSAGE,
+                    },
+                ],
+            },
+            {
+                "name": "Maintenance",
+                "starts": "after_weeks",
+                "after_weeks": 6,
+                "items": [
+                    {
+                        "discipline": "massage",
+                        "minutes": 30,
+                        "cadence": {"interval": [14, 28]},
+                        "flare": GENTLE_MASSAGE,
+                    },
+                ],
+            },
         ],
         "home_program": [
-            {"exercise": "Gentle full-body stretching", "minutes": 10, "times_per_day": 1, "days_per_week": 7},
+            {
+                "exercise": "Gentle full-body stretching",
+                "minutes": 10,
+                "times_per_day": 1,
+                "days_per_week": 7,
+            },
             {"exercise": "Heat pack", "minutes": 15, "days_per_week": 7, "notes": "15–20 minutes as needed."},
         ],
     },
@@ -99,20 +174,46 @@ TEMPLATES: list[dict[str, Any]] = [
         "review_after_weeks": 8,
         "check_in": {"every_days": 7, "local_time": "19:00"},
         "phases": [
-            {"name": "Active rehabilitation", "starts": "plan_start", "items": [
-                {"discipline": "exercise_therapy", "minutes": 60, "cadence": {"per_period": [2, 2, 7]},
-                 "flare": {"cadence": {"per_period": [1, 1, 7]}, "minutes": 30,
-                           "note": "Gentle mobility and breathing only."}},
-            ]},
+            {
+                "name": "Active rehabilitation",
+                "starts": "plan_start",
+                "items": [
+                    {
+                        "discipline": "exercise_therapy",
+                        "minutes": 60,
+                        "cadence": {"per_period": [2, 2, 7]},
+                        "flare": {
+                            "cadence": {"per_period": [1, 1, 7]},
+                            "minutes": 30,
+                            "note": "Gentle mobility and breathing only.",
+                        },
+                    },
+                ],
+            },
         ],
         "home_program": [
-            {"exercise": "Resistance band strength routine", "sets": 2, "reps": 10, "days_per_week": 3,
-             "progression_percent_per_week": 10, "progression_cap_percent": 200,
-             "notes": "On alternate days, never two days running."},
-            {"exercise": "Gentle full-body stretching", "minutes": 10, "times_per_day": 1, "days_per_week": 7},
+            {
+                "exercise": "Resistance band strength routine",
+                "sets": 2,
+                "reps": 10,
+                "days_per_week": 3,
+                "progression_percent_per_week": 10,
+                "progression_cap_percent": 200,
+                "notes": "On alternate days, never two days running.",
+            },
+            {
+                "exercise": "Gentle full-body stretching",
+                "minutes": 10,
+                "times_per_day": 1,
+                "days_per_week": 7,
+            },
             {"exercise": "Heat pack", "minutes": 15, "days_per_week": 7, "notes": "15–20 minutes."},
-            {"exercise": "Cold pack", "minutes": 15, "days_per_week": 7,
-             "notes": "No more than 15 minutes, at most every 2–3 hours."},
+            {
+                "exercise": "Cold pack",
+                "minutes": 15,
+                "days_per_week": 7,
+                "notes": "No more than 15 minutes, at most every 2–3 hours.",
+            },
         ],
     },
     {
@@ -126,36 +227,71 @@ TEMPLATES: list[dict[str, Any]] = [
         "review_after_weeks": 12,
         "check_in": {"every_days": 7, "local_time": "18:00"},
         "phases": [
-            {"name": "Initial", "starts": "plan_start", "items": [
-                {"discipline": "physical_therapy", "minutes": 45, "cadence": {"per_period": [1, 2, 7]},
-                 "flare": GENTLE_PT},
-                {"discipline": "massage", "minutes": 30, "cadence": {"interval": [7, 14]}, "flare": GENTLE_MASSAGE},
-                {"discipline": "acupuncture", "minutes": 45, "cadence": {"per_period": [1, 1, 7]}, "optional": True},
-            ]},
-            {"name": "Maintenance", "starts": "after_weeks", "after_weeks": 6, "items": [
-                {"discipline": "physical_therapy", "minutes": 45, "cadence": {"per_period": [1, 1, 14]}},
-                {"discipline": "massage", "minutes": 30, "cadence": {"interval": [14, 28]}},
-            ]},
+            {
+                "name": "Initial",
+                "starts": "plan_start",
+                "items": [
+                    {
+                        "discipline": "physical_therapy",
+                        "minutes": 45,
+                        "cadence": {"per_period": [1, 2, 7]},
+                        "flare": GENTLE_PT,
+                    },
+                    {
+                        "discipline": "massage",
+                        "minutes": 30,
+                        "cadence": {"interval": [7, 14]},
+                        "flare": GENTLE_MASSAGE,
+                    },
+                    {
+                        "discipline": "acupuncture",
+                        "minutes": 45,
+                        "cadence": {"per_period": [1, 1, 7]},
+                        "optional": True,
+                    },
+                ],
+            },
+            {
+                "name": "Maintenance",
+                "starts": "after_weeks",
+                "after_weeks": 6,
+                "items": [
+                    {"discipline": "physical_therapy", "minutes": 45, "cadence": {"per_period": [1, 1, 14]}},
+                    {"discipline": "massage", "minutes": 30, "cadence": {"interval": [14, 28]}},
+                ],
+            },
         ],
         "home_program": [
-            {"exercise": "Walking", "minutes": 10, "days_per_week": 3, "progression_percent_per_week": 10,
-             "progression_cap_percent": 300},
-            {"exercise": "Gentle full-body stretching", "minutes": 10, "times_per_day": 1, "days_per_week": 7},
+            {
+                "exercise": "Walking",
+                "minutes": 10,
+                "days_per_week": 3,
+                "progression_percent_per_week": 10,
+                "progression_cap_percent": 300,
+            },
+            {
+                "exercise": "Gentle full-body stretching",
+                "minutes": 10,
+                "times_per_day": 1,
+                "days_per_week": 7,
+            },
             {"exercise": "Diaphragmatic breathing", "minutes": 5, "times_per_day": 2, "days_per_week": 7},
         ],
     },
-]  # fmt: skip
+]
 
 
 def cadence_of(spec: Any) -> cadence.Cadence:
     """``{"per_period": [1, 2, 7]}`` or ``{"interval": [7, 14]}`` -> the pure cadence value."""
     if isinstance(spec, dict) and len(spec) == 1:
-        (shape, values), = spec.items()
+        ((shape, values),) = spec.items()
         if shape == "per_period" and isinstance(values, list) and len(values) == 3:
             return cadence.CountPerPeriod(*(int(v) for v in values))
         if shape == "interval" and isinstance(values, list) and len(values) == 2:
             return cadence.Interval(*(int(v) for v in values))
-    raise ValueError(f"{spec!r} is not a cadence; use {{'per_period': [1, 2, 7]}} or {{'interval': [7, 14]}}.")
+    raise ValueError(
+        f"{spec!r} is not a cadence; use {{'per_period': [1, 2, 7]}} or {{'interval': [7, 14]}}."
+    )
 
 
 def definition_problems(definition: Any) -> list[str]:
@@ -175,8 +311,12 @@ def definition_problems(definition: Any) -> list[str]:
         if starts not in PHASE_STARTS:
             problems.append(f"{label}: 'starts' must be one of {', '.join(sorted(PHASE_STARTS))}.")
         if (number == 1) != (starts == "plan_start"):
-            problems.append(f"{label}: only the first phase starts at plan start (phases run one after another).")
-        if starts == "after_weeks" and not (isinstance(phase.get("after_weeks"), int) and phase["after_weeks"] > 0):
+            problems.append(
+                f"{label}: only the first phase starts at plan start (phases run one after another)."
+            )
+        if starts == "after_weeks" and not (
+            isinstance(phase.get("after_weeks"), int) and phase["after_weeks"] > 0
+        ):
             problems.append(f"{label}: give 'after_weeks' as a whole number of weeks.")
         items = phase.get("items")
         if not isinstance(items, list) or not items:
@@ -198,7 +338,10 @@ def item_problems(item: Any) -> list[str]:
         problems.append(f"discipline must be one of {', '.join(sorted(DISCIPLINES))}.")
     if not isinstance(item.get("minutes"), int) or not 10 <= item["minutes"] <= 240:
         problems.append("minutes must be a whole number from 10 to 240.")
-    for key, spec in (("cadence", item.get("cadence")), ("flare cadence", (item.get("flare") or {}).get("cadence"))):
+    for key, spec in (
+        ("cadence", item.get("cadence")),
+        ("flare cadence", (item.get("flare") or {}).get("cadence")),
+    ):
         if spec is None and key == "flare cadence":
             continue
         try:
@@ -219,6 +362,10 @@ def load_library(exercise_model: Any, template_model: Any) -> int:
         definition = {k: v for k, v in spec.items() if k not in {"name", "condition", "description"}}
         created += template_model.objects.get_or_create(
             name=spec["name"],
-            defaults={"condition": spec["condition"], "description": spec["description"], "definition": definition},
+            defaults={
+                "condition": spec["condition"],
+                "description": spec["description"],
+                "definition": definition,
+            },
         )[1]
     return created

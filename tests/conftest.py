@@ -98,3 +98,47 @@ def make_patient(db: None) -> Callable[..., Patient]:
         return patient
 
     return make
+
+
+def _post_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if hasattr(value, "pk"):
+        return value.pk
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_post_value(v) for v in value]
+    return value
+
+
+@pytest.fixture
+def admin_form_data() -> Callable[[Any], dict[str, Any]]:
+    """What a browser would post back unchanged from an admin change page (main form and every inline)."""
+
+    def collect(response: Any) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+
+        def add(form: Any) -> None:
+            for name, field in form.fields.items():
+                value = form.initial.get(name, field.initial)
+                if callable(value):
+                    value = value()
+                if value is False or (value is None and name == "DELETE"):
+                    continue
+                data[form.add_prefix(name)] = "on" if value is True else _post_value(value)
+
+        form = response.context["adminform"].form
+        add(form)
+        for name in form.fields:  # read-only fields are not posted
+            if name in response.context["adminform"].readonly_fields:
+                data.pop(name, None)
+        for inline in response.context["inline_admin_formsets"]:
+            formset = inline.formset
+            for key, value in formset.management_form.initial.items():
+                data[f"{formset.prefix}-{key}"] = value
+            for subform in formset.forms:
+                add(subform)
+        return data
+
+    return collect

@@ -8,341 +8,1041 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clinic', '0002_role_groups'),
+        ("clinic", "0002_role_groups"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CarePlanTemplate',
+            name="CarePlanTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('condition', models.CharField(max_length=120)),
-                ('description', models.TextField(help_text='What the plan is for and the practice it comes from.')),
-                ('definition', models.JSONField(help_text='Phases, cadence items, home program and check-ins.')),
-                ('is_active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                ("condition", models.CharField(max_length=120)),
+                (
+                    "description",
+                    models.TextField(help_text="What the plan is for and the practice it comes from."),
+                ),
+                (
+                    "definition",
+                    models.JSONField(help_text="Phases, cadence items, home program and check-ins."),
+                ),
+                ("is_active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Exercise',
+            name="Exercise",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('category', models.CharField(choices=[('stretching', 'Stretching'), ('strength', 'Strength'), ('aerobic', 'Aerobic'), ('breathing', 'Breathing / relaxation'), ('heat_cold', 'Heat / cold'), ('balance', 'Balance')], max_length=16)),
-                ('instructions', models.TextField(help_text='Written for the patient.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("stretching", "Stretching"),
+                            ("strength", "Strength"),
+                            ("aerobic", "Aerobic"),
+                            ("breathing", "Breathing / relaxation"),
+                            ("heat_cold", "Heat / cold"),
+                            ("balance", "Balance"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("instructions", models.TextField(help_text="Written for the patient.")),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='CadenceItem',
+            name="CadenceItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('session_minutes', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(10), django.core.validators.MaxValueValidator(240)])),
-                ('is_optional', models.BooleanField(default=False, help_text='An add-on the patient may decline.')),
-                ('note', models.CharField(blank=True, help_text='Clinical focus of the sessions.', max_length=240)),
-                ('shape', models.CharField(choices=[('per_period', 'Sessions per period (e.g. 1–2 per week)'), ('interval', 'Days between sessions (e.g. every 2–4 weeks)')], max_length=12)),
-                ('min_sessions', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('max_sessions', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('period_days', models.PositiveSmallIntegerField(blank=True, help_text='7 = a calendar week.', null=True)),
-                ('min_days', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('max_days', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('flare_shape', models.CharField(blank=True, choices=[('per_period', 'Sessions per period (e.g. 1–2 per week)'), ('interval', 'Days between sessions (e.g. every 2–4 weeks)')], max_length=12)),
-                ('flare_min_sessions', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('flare_max_sessions', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('flare_period_days', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('flare_min_days', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('flare_max_days', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('flare_session_minutes', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(10), django.core.validators.MaxValueValidator(240)])),
-                ('flare_note', models.CharField(blank=True, help_text='e.g. gentle, relaxation and breathing', max_length=240)),
-                ('preferred_therapist', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='clinic.therapist')),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='clinic.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "session_minutes",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(10),
+                            django.core.validators.MaxValueValidator(240),
+                        ]
+                    ),
+                ),
+                (
+                    "is_optional",
+                    models.BooleanField(default=False, help_text="An add-on the patient may decline."),
+                ),
+                (
+                    "note",
+                    models.CharField(blank=True, help_text="Clinical focus of the sessions.", max_length=240),
+                ),
+                (
+                    "shape",
+                    models.CharField(
+                        choices=[
+                            ("per_period", "Sessions per period (e.g. 1–2 per week)"),
+                            ("interval", "Days between sessions (e.g. every 2–4 weeks)"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("min_sessions", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("max_sessions", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "period_days",
+                    models.PositiveSmallIntegerField(blank=True, help_text="7 = a calendar week.", null=True),
+                ),
+                ("min_days", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("max_days", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "flare_shape",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("per_period", "Sessions per period (e.g. 1–2 per week)"),
+                            ("interval", "Days between sessions (e.g. every 2–4 weeks)"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("flare_min_sessions", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("flare_max_sessions", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("flare_period_days", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("flare_min_days", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("flare_max_days", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "flare_session_minutes",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(10),
+                            django.core.validators.MaxValueValidator(240),
+                        ],
+                    ),
+                ),
+                (
+                    "flare_note",
+                    models.CharField(
+                        blank=True, help_text="e.g. gentle, relaxation and breathing", max_length=240
+                    ),
+                ),
+                (
+                    "preferred_therapist",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="clinic.therapist",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="clinic.service"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['phase', 'id'],
+                "ordering": ["phase", "id"],
             },
         ),
         migrations.CreateModel(
-            name='CarePlan',
+            name="CarePlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=160)),
-                ('condition', models.CharField(blank=True, max_length=160)),
-                ('goals', models.TextField(blank=True)),
-                ('notes', models.TextField(blank=True, help_text='Clinical notes, including pacing advice.')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('paused', 'Paused'), ('completed', 'Completed'), ('cancelled', 'Cancelled')], default='draft', max_length=12)),
-                ('start_date', models.DateField()),
-                ('review_date', models.DateField(blank=True, null=True)),
-                ('in_flare_since', models.DateTimeField(blank=True, help_text='Set while the patient is in a flare: items use their flare variant.', null=True)),
-                ('lead_therapist', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='led_care_plans', to='clinic.therapist')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='care_plans', to='clinic.patient')),
-                ('template', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='careplans.careplantemplate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=160)),
+                ("condition", models.CharField(blank=True, max_length=160)),
+                ("goals", models.TextField(blank=True)),
+                ("notes", models.TextField(blank=True, help_text="Clinical notes, including pacing advice.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("active", "Active"),
+                            ("paused", "Paused"),
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=12,
+                    ),
+                ),
+                ("start_date", models.DateField()),
+                ("review_date", models.DateField(blank=True, null=True)),
+                (
+                    "in_flare_since",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Set while the patient is in a flare: items use their flare variant.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "lead_therapist",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="led_care_plans",
+                        to="clinic.therapist",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="care_plans",
+                        to="clinic.patient",
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="careplans.careplantemplate",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-start_date', '-id'],
+                "ordering": ["-start_date", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CheckInSchedule',
+            name="CheckInSchedule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('every_days', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(90)])),
-                ('local_time', models.TimeField(help_text="In the patient's time zone.")),
-                ('is_active', models.BooleanField(default=True)),
-                ('care_plan', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='check_in_schedule', to='careplans.careplan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "every_days",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(90),
+                        ]
+                    ),
+                ),
+                ("local_time", models.TimeField(help_text="In the patient's time zone.")),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "care_plan",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="check_in_schedule",
+                        to="careplans.careplan",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='HeldSession',
+            name="HeldSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('held_on', models.DateField()),
-                ('appointment_ref', models.CharField(blank=True, max_length=64)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='held_sessions', to='careplans.cadenceitem')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("held_on", models.DateField()),
+                ("appointment_ref", models.CharField(blank=True, max_length=64)),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="held_sessions",
+                        to="careplans.cadenceitem",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['item', 'held_on'],
+                "ordering": ["item", "held_on"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalCarePlan',
+            name="HistoricalCarePlan",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('title', models.CharField(max_length=160)),
-                ('condition', models.CharField(blank=True, max_length=160)),
-                ('goals', models.TextField(blank=True)),
-                ('notes', models.TextField(blank=True, help_text='Clinical notes, including pacing advice.')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('paused', 'Paused'), ('completed', 'Completed'), ('cancelled', 'Cancelled')], default='draft', max_length=12)),
-                ('start_date', models.DateField()),
-                ('review_date', models.DateField(blank=True, null=True)),
-                ('in_flare_since', models.DateTimeField(blank=True, help_text='Set while the patient is in a flare: items use their flare variant.', null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('lead_therapist', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='clinic.therapist')),
-                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='clinic.patient')),
-                ('template', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='careplans.careplantemplate')),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("title", models.CharField(max_length=160)),
+                ("condition", models.CharField(blank=True, max_length=160)),
+                ("goals", models.TextField(blank=True)),
+                ("notes", models.TextField(blank=True, help_text="Clinical notes, including pacing advice.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("active", "Active"),
+                            ("paused", "Paused"),
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=12,
+                    ),
+                ),
+                ("start_date", models.DateField()),
+                ("review_date", models.DateField(blank=True, null=True)),
+                (
+                    "in_flare_since",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Set while the patient is in a flare: items use their flare variant.",
+                        null=True,
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "lead_therapist",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="clinic.therapist",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="clinic.patient",
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="careplans.careplantemplate",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical care plan',
-                'verbose_name_plural': 'historical care plans',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical care plan",
+                "verbose_name_plural": "historical care plans",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalCheckInSchedule',
+            name="HistoricalCheckInSchedule",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('every_days', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(90)])),
-                ('local_time', models.TimeField(help_text="In the patient's time zone.")),
-                ('is_active', models.BooleanField(default=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('care_plan', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='careplans.careplan')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                (
+                    "every_days",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(90),
+                        ]
+                    ),
+                ),
+                ("local_time", models.TimeField(help_text="In the patient's time zone.")),
+                ("is_active", models.BooleanField(default=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "care_plan",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="careplans.careplan",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical check in schedule',
-                'verbose_name_plural': 'historical check in schedules',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical check in schedule",
+                "verbose_name_plural": "historical check in schedules",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalPhase',
+            name="HistoricalPhase",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('order', models.PositiveSmallIntegerField(default=0)),
-                ('name', models.CharField(max_length=80)),
-                ('starts', models.CharField(choices=[('plan_start', 'At plan start'), ('after_weeks', 'After a number of weeks from plan start'), ('after_sessions', 'After a number of sessions of one item'), ('on_review', 'When a therapist advances it')], default='plan_start', max_length=16)),
-                ('after_weeks', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('after_sessions', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('started_on', models.DateField(blank=True, editable=False, null=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('after_sessions_of', models.ForeignKey(blank=True, db_constraint=False, help_text='The item (in an earlier phase) whose held sessions are counted.', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='careplans.cadenceitem')),
-                ('care_plan', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='careplans.careplan')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                ("order", models.PositiveSmallIntegerField(default=0)),
+                ("name", models.CharField(max_length=80)),
+                (
+                    "starts",
+                    models.CharField(
+                        choices=[
+                            ("plan_start", "At plan start"),
+                            ("after_weeks", "After a number of weeks from plan start"),
+                            ("after_sessions", "After a number of sessions of one item"),
+                            ("on_review", "When a therapist advances it"),
+                        ],
+                        default="plan_start",
+                        max_length=16,
+                    ),
+                ),
+                ("after_weeks", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("after_sessions", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("started_on", models.DateField(blank=True, editable=False, null=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "after_sessions_of",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        help_text="The item (in an earlier phase) whose held sessions are counted.",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="careplans.cadenceitem",
+                    ),
+                ),
+                (
+                    "care_plan",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="careplans.careplan",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical phase',
-                'verbose_name_plural': 'historical phases',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical phase",
+                "verbose_name_plural": "historical phases",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalPrescribedExercise',
+            name="HistoricalPrescribedExercise",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('sets', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(20)])),
-                ('reps', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(200)])),
-                ('hold_seconds', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(600)])),
-                ('minutes', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(240)])),
-                ('times_per_day', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(12)])),
-                ('days_per_week', models.PositiveSmallIntegerField(default=7, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(7)])),
-                ('progression_percent_per_week', models.PositiveSmallIntegerField(default=0, help_text='About 10% of baseline a week when tolerated.', validators=[django.core.validators.MaxValueValidator(50)])),
-                ('progression_cap_percent', models.PositiveSmallIntegerField(blank=True, help_text='Stop progressing at this share of the starting dose (e.g. 300).', null=True)),
-                ('flare_dose_percent', models.PositiveSmallIntegerField(default=50, help_text='The lighter dose used during a flare.', validators=[django.core.validators.MaxValueValidator(100)])),
-                ('notes', models.CharField(blank=True, max_length=240)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('care_plan', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='careplans.careplan')),
-                ('exercise', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='careplans.exercise')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                (
+                    "sets",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, validators=[django.core.validators.MaxValueValidator(20)]
+                    ),
+                ),
+                (
+                    "reps",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, validators=[django.core.validators.MaxValueValidator(200)]
+                    ),
+                ),
+                (
+                    "hold_seconds",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, validators=[django.core.validators.MaxValueValidator(600)]
+                    ),
+                ),
+                (
+                    "minutes",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, validators=[django.core.validators.MaxValueValidator(240)]
+                    ),
+                ),
+                (
+                    "times_per_day",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, validators=[django.core.validators.MaxValueValidator(12)]
+                    ),
+                ),
+                (
+                    "days_per_week",
+                    models.PositiveSmallIntegerField(
+                        default=7,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(7),
+                        ],
+                    ),
+                ),
+                (
+                    "progression_percent_per_week",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        help_text="About 10% of baseline a week when tolerated.",
+                        validators=[django.core.validators.MaxValueValidator(50)],
+                    ),
+                ),
+                (
+                    "progression_cap_percent",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="Stop progressing at this share of the starting dose (e.g. 300).",
+                        null=True,
+                    ),
+                ),
+                (
+                    "flare_dose_percent",
+                    models.PositiveSmallIntegerField(
+                        default=50,
+                        help_text="The lighter dose used during a flare.",
+                        validators=[django.core.validators.MaxValueValidator(100)],
+                    ),
+                ),
+                ("notes", models.CharField(blank=True, max_length=240)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "care_plan",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="careplans.careplan",
+                    ),
+                ),
+                (
+                    "exercise",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="careplans.exercise",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical prescribed exercise',
-                'verbose_name_plural': 'historical prescribed exercises',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical prescribed exercise",
+                "verbose_name_plural": "historical prescribed exercises",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='Phase',
+            name="Phase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.PositiveSmallIntegerField(default=0)),
-                ('name', models.CharField(max_length=80)),
-                ('starts', models.CharField(choices=[('plan_start', 'At plan start'), ('after_weeks', 'After a number of weeks from plan start'), ('after_sessions', 'After a number of sessions of one item'), ('on_review', 'When a therapist advances it')], default='plan_start', max_length=16)),
-                ('after_weeks', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('after_sessions', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('started_on', models.DateField(blank=True, editable=False, null=True)),
-                ('after_sessions_of', models.ForeignKey(blank=True, help_text='The item (in an earlier phase) whose held sessions are counted.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='careplans.cadenceitem')),
-                ('care_plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='phases', to='careplans.careplan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("order", models.PositiveSmallIntegerField(default=0)),
+                ("name", models.CharField(max_length=80)),
+                (
+                    "starts",
+                    models.CharField(
+                        choices=[
+                            ("plan_start", "At plan start"),
+                            ("after_weeks", "After a number of weeks from plan start"),
+                            ("after_sessions", "After a number of sessions of one item"),
+                            ("on_review", "When a therapist advances it"),
+                        ],
+                        default="plan_start",
+                        max_length=16,
+                    ),
+                ),
+                ("after_weeks", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("after_sessions", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("started_on", models.DateField(blank=True, editable=False, null=True)),
+                (
+                    "after_sessions_of",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The item (in an earlier phase) whose held sessions are counted.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="careplans.cadenceitem",
+                    ),
+                ),
+                (
+                    "care_plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="phases",
+                        to="careplans.careplan",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['care_plan', 'order'],
+                "ordering": ["care_plan", "order"],
             },
         ),
         migrations.CreateModel(
-            name='HistoricalCadenceItem',
+            name="HistoricalCadenceItem",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('session_minutes', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(10), django.core.validators.MaxValueValidator(240)])),
-                ('is_optional', models.BooleanField(default=False, help_text='An add-on the patient may decline.')),
-                ('note', models.CharField(blank=True, help_text='Clinical focus of the sessions.', max_length=240)),
-                ('shape', models.CharField(choices=[('per_period', 'Sessions per period (e.g. 1–2 per week)'), ('interval', 'Days between sessions (e.g. every 2–4 weeks)')], max_length=12)),
-                ('min_sessions', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('max_sessions', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('period_days', models.PositiveSmallIntegerField(blank=True, help_text='7 = a calendar week.', null=True)),
-                ('min_days', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('max_days', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('flare_shape', models.CharField(blank=True, choices=[('per_period', 'Sessions per period (e.g. 1–2 per week)'), ('interval', 'Days between sessions (e.g. every 2–4 weeks)')], max_length=12)),
-                ('flare_min_sessions', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('flare_max_sessions', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('flare_period_days', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('flare_min_days', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('flare_max_days', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('flare_session_minutes', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(10), django.core.validators.MaxValueValidator(240)])),
-                ('flare_note', models.CharField(blank=True, help_text='e.g. gentle, relaxation and breathing', max_length=240)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('preferred_therapist', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='clinic.therapist')),
-                ('service', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='clinic.service')),
-                ('phase', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='careplans.phase')),
+                (
+                    "id",
+                    models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name="ID"),
+                ),
+                (
+                    "session_minutes",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(10),
+                            django.core.validators.MaxValueValidator(240),
+                        ]
+                    ),
+                ),
+                (
+                    "is_optional",
+                    models.BooleanField(default=False, help_text="An add-on the patient may decline."),
+                ),
+                (
+                    "note",
+                    models.CharField(blank=True, help_text="Clinical focus of the sessions.", max_length=240),
+                ),
+                (
+                    "shape",
+                    models.CharField(
+                        choices=[
+                            ("per_period", "Sessions per period (e.g. 1–2 per week)"),
+                            ("interval", "Days between sessions (e.g. every 2–4 weeks)"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("min_sessions", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("max_sessions", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "period_days",
+                    models.PositiveSmallIntegerField(blank=True, help_text="7 = a calendar week.", null=True),
+                ),
+                ("min_days", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("max_days", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "flare_shape",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("per_period", "Sessions per period (e.g. 1–2 per week)"),
+                            ("interval", "Days between sessions (e.g. every 2–4 weeks)"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("flare_min_sessions", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("flare_max_sessions", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("flare_period_days", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("flare_min_days", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("flare_max_days", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "flare_session_minutes",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(10),
+                            django.core.validators.MaxValueValidator(240),
+                        ],
+                    ),
+                ),
+                (
+                    "flare_note",
+                    models.CharField(
+                        blank=True, help_text="e.g. gentle, relaxation and breathing", max_length=240
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "preferred_therapist",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="clinic.therapist",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="clinic.service",
+                    ),
+                ),
+                (
+                    "phase",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="careplans.phase",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical cadence item',
-                'verbose_name_plural': 'historical cadence items',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical cadence item",
+                "verbose_name_plural": "historical cadence items",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.AddField(
-            model_name='cadenceitem',
-            name='phase',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='careplans.phase'),
+            model_name="cadenceitem",
+            name="phase",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="items", to="careplans.phase"
+            ),
         ),
         migrations.CreateModel(
-            name='PrescribedExercise',
+            name="PrescribedExercise",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sets', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(20)])),
-                ('reps', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(200)])),
-                ('hold_seconds', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(600)])),
-                ('minutes', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(240)])),
-                ('times_per_day', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MaxValueValidator(12)])),
-                ('days_per_week', models.PositiveSmallIntegerField(default=7, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(7)])),
-                ('progression_percent_per_week', models.PositiveSmallIntegerField(default=0, help_text='About 10% of baseline a week when tolerated.', validators=[django.core.validators.MaxValueValidator(50)])),
-                ('progression_cap_percent', models.PositiveSmallIntegerField(blank=True, help_text='Stop progressing at this share of the starting dose (e.g. 300).', null=True)),
-                ('flare_dose_percent', models.PositiveSmallIntegerField(default=50, help_text='The lighter dose used during a flare.', validators=[django.core.validators.MaxValueValidator(100)])),
-                ('notes', models.CharField(blank=True, max_length=240)),
-                ('care_plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='home_program', to='careplans.careplan')),
-                ('exercise', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='careplans.exercise')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "sets",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, validators=[django.core.validators.MaxValueValidator(20)]
+                    ),
+                ),
+                (
+                    "reps",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, validators=[django.core.validators.MaxValueValidator(200)]
+                    ),
+                ),
+                (
+                    "hold_seconds",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, validators=[django.core.validators.MaxValueValidator(600)]
+                    ),
+                ),
+                (
+                    "minutes",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, validators=[django.core.validators.MaxValueValidator(240)]
+                    ),
+                ),
+                (
+                    "times_per_day",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, validators=[django.core.validators.MaxValueValidator(12)]
+                    ),
+                ),
+                (
+                    "days_per_week",
+                    models.PositiveSmallIntegerField(
+                        default=7,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(7),
+                        ],
+                    ),
+                ),
+                (
+                    "progression_percent_per_week",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        help_text="About 10% of baseline a week when tolerated.",
+                        validators=[django.core.validators.MaxValueValidator(50)],
+                    ),
+                ),
+                (
+                    "progression_cap_percent",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="Stop progressing at this share of the starting dose (e.g. 300).",
+                        null=True,
+                    ),
+                ),
+                (
+                    "flare_dose_percent",
+                    models.PositiveSmallIntegerField(
+                        default=50,
+                        help_text="The lighter dose used during a flare.",
+                        validators=[django.core.validators.MaxValueValidator(100)],
+                    ),
+                ),
+                ("notes", models.CharField(blank=True, max_length=240)),
+                (
+                    "care_plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="home_program",
+                        to="careplans.careplan",
+                    ),
+                ),
+                (
+                    "exercise",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="careplans.exercise"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['care_plan', 'id'],
+                "ordering": ["care_plan", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='careplan',
-            constraint=models.CheckConstraint(condition=models.Q(('review_date__isnull', True), ('review_date__gte', models.F('start_date')), _connector='OR'), name='careplan_review_not_before_start'),
+            model_name="careplan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("review_date__isnull", True),
+                    ("review_date__gte", models.F("start_date")),
+                    _connector="OR",
+                ),
+                name="careplan_review_not_before_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='checkinschedule',
-            constraint=models.CheckConstraint(condition=models.Q(('every_days__gte', 1), ('every_days__lte', 90)), name='check_in_every_1_to_90_days'),
+            model_name="checkinschedule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("every_days__gte", 1), ("every_days__lte", 90)),
+                name="check_in_every_1_to_90_days",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='heldsession',
-            constraint=models.UniqueConstraint(fields=('item', 'held_on'), name='one_held_session_per_item_day'),
+            model_name="heldsession",
+            constraint=models.UniqueConstraint(
+                fields=("item", "held_on"), name="one_held_session_per_item_day"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='phase',
-            constraint=models.UniqueConstraint(fields=('care_plan', 'order'), name='phase_order_unique_in_plan'),
+            model_name="phase",
+            constraint=models.UniqueConstraint(
+                fields=("care_plan", "order"), name="phase_order_unique_in_plan"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='phase',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('starts', 'after_weeks'), _negated=True), ('after_weeks__gte', 1), _connector='OR'), name='phase_after_weeks_needs_weeks'),
+            model_name="phase",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("starts", "after_weeks"), _negated=True),
+                    ("after_weeks__gte", 1),
+                    _connector="OR",
+                ),
+                name="phase_after_weeks_needs_weeks",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='phase',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('starts', 'after_sessions'), _negated=True), ('after_sessions__gte', 1), _connector='OR'), name='phase_after_sessions_needs_count'),
+            model_name="phase",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("starts", "after_sessions"), _negated=True),
+                    ("after_sessions__gte", 1),
+                    _connector="OR",
+                ),
+                name="phase_after_sessions_needs_count",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cadenceitem',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('shape', 'per_period'), ('max_sessions__gte', models.F('min_sessions')), ('min_sessions__gte', 1), ('period_days__gte', models.F('max_sessions')), ('period_days__lte', 366)), models.Q(('shape', 'interval'), ('max_days__gte', models.F('min_days')), ('max_days__lte', 366), ('min_days__gte', 1)), _connector='OR'), name='cadence_item_rule_is_sound'),
+            model_name="cadenceitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("shape", "per_period"),
+                        ("max_sessions__gte", models.F("min_sessions")),
+                        ("min_sessions__gte", 1),
+                        ("period_days__gte", models.F("max_sessions")),
+                        ("period_days__lte", 366),
+                    ),
+                    models.Q(
+                        ("shape", "interval"),
+                        ("max_days__gte", models.F("min_days")),
+                        ("max_days__lte", 366),
+                        ("min_days__gte", 1),
+                    ),
+                    _connector="OR",
+                ),
+                name="cadence_item_rule_is_sound",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cadenceitem',
-            constraint=models.CheckConstraint(condition=models.Q(('flare_shape', ''), models.Q(('flare_shape', 'per_period'), ('flare_max_sessions__gte', models.F('flare_min_sessions')), ('flare_min_sessions__gte', 1), ('flare_period_days__gte', models.F('flare_max_sessions')), ('flare_period_days__lte', 366)), models.Q(('flare_shape', 'interval'), ('flare_max_days__gte', models.F('flare_min_days')), ('flare_max_days__lte', 366), ('flare_min_days__gte', 1)), _connector='OR'), name='cadence_item_flare_rule_is_sound'),
+            model_name="cadenceitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("flare_shape", ""),
+                    models.Q(
+                        ("flare_shape", "per_period"),
+                        ("flare_max_sessions__gte", models.F("flare_min_sessions")),
+                        ("flare_min_sessions__gte", 1),
+                        ("flare_period_days__gte", models.F("flare_max_sessions")),
+                        ("flare_period_days__lte", 366),
+                    ),
+                    models.Q(
+                        ("flare_shape", "interval"),
+                        ("flare_max_days__gte", models.F("flare_min_days")),
+                        ("flare_max_days__lte", 366),
+                        ("flare_min_days__gte", 1),
+                    ),
+                    _connector="OR",
+                ),
+                name="cadence_item_flare_rule_is_sound",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cadenceitem',
-            constraint=models.CheckConstraint(condition=models.Q(('session_minutes__gte', 10), ('session_minutes__lte', 240)), name='cadence_item_minutes_10_to_240'),
+            model_name="cadenceitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("session_minutes__gte", 10), ("session_minutes__lte", 240)),
+                name="cadence_item_minutes_10_to_240",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prescribedexercise',
-            constraint=models.CheckConstraint(condition=models.Q(('days_per_week__gte', 1), ('days_per_week__lte', 7)), name='home_exercise_days_per_week_1_to_7'),
+            model_name="prescribedexercise",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("days_per_week__gte", 1), ("days_per_week__lte", 7)),
+                name="home_exercise_days_per_week_1_to_7",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prescribedexercise',
-            constraint=models.CheckConstraint(condition=models.Q(('progression_cap_percent__isnull', True), ('progression_cap_percent__gte', 100), _connector='OR'), name='home_exercise_cap_at_least_starting_dose'),
+            model_name="prescribedexercise",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("progression_cap_percent__isnull", True),
+                    ("progression_cap_percent__gte", 100),
+                    _connector="OR",
+                ),
+                name="home_exercise_cap_at_least_starting_dose",
+            ),
         ),
     ]

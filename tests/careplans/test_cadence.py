@@ -1,7 +1,6 @@
 """Tests for the pure cadence module: readable tables first, then Hypothesis properties. No database."""
 
 # The staff-facing wording uses a real en dash and multiplication sign, on purpose.
-# ruff: noqa: RUF001
 
 from __future__ import annotations
 

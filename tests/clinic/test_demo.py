@@ -44,7 +44,10 @@ def test_loading_the_demo_twice_changes_nothing(settings: Any, tmp_path: Path) -
     first = snapshot()
     second_output = load_demo()
     assert snapshot() == first
-    assert "created now: 0 locations, 0 services, 0 therapists, 0 patients, 0 working hours, 0 care plans" in second_output
+    assert (
+        "created now: 0 locations, 0 services, 0 therapists, 0 patients, 0 working hours, 0 care plans"
+        in second_output
+    )
 
 
 def test_the_demo_clinic_is_a_plausible_clinic(settings: Any, tmp_path: Path) -> None:
