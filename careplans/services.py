@@ -22,6 +22,7 @@ from careplans.models import (
     Phase,
     PrescribedExercise,
 )
+from careplans.signals import care_plan_cancelled
 from careplans.template_library import cadence_of, definition_problems, load_library
 from clinic.models import Patient, Service, Therapist
 
@@ -224,7 +225,9 @@ def careplan_complete(*, plan: CarePlan) -> CarePlan:
 @transaction.atomic
 def careplan_cancel(*, plan: CarePlan) -> CarePlan:
     open_states = {CarePlan.Status.DRAFT, CarePlan.Status.ACTIVE, CarePlan.Status.PAUSED}
-    return _change_status(plan, to=CarePlan.Status.CANCELLED, allowed_from=open_states)
+    plan = _change_status(plan, to=CarePlan.Status.CANCELLED, allowed_from=open_states)
+    care_plan_cancelled.send(sender=CarePlan, plan=plan)
+    return plan
 
 
 @transaction.atomic

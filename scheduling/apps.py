@@ -7,15 +7,35 @@ class SchedulingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from careplans.signals import care_plan_cancelled
         from clinic.role_grants import declare_grants
+        from scheduling.services import careplan_cancel_with_bookings
+
+        care_plan_cancelled.connect(
+            lambda sender, plan, **_: careplan_cancel_with_bookings(plan=plan),
+            weak=False,
+            dispatch_uid="scheduling",
+        )
         from clinic.roles import Role
 
+        availability = ["workinghours", "timeoff", "clinicclosure"]
         declare_grants(
             {
-                Role.FRONT_DESK: ["scheduling.view_workinghours"],
-                Role.THERAPIST: ["scheduling.view_workinghours"],
+                # Front desk runs the bookings; therapists see the calendar and their own patients' sessions.
+                Role.FRONT_DESK: [
+                    *(f"scheduling.view_{m}" for m in availability),
+                    *(f"scheduling.{a}_appointment" for a in ("add", "change", "view")),
+                ],
+                Role.THERAPIST: [
+                    *(f"scheduling.view_{m}" for m in availability),
+                    "scheduling.view_appointment",
+                    "scheduling.change_appointment",
+                    "scheduling.add_timeoff",
+                ],
                 Role.MANAGER: [
-                    f"scheduling.{action}_workinghours" for action in ("add", "change", "delete", "view")
+                    f"scheduling.{a}_{m}"
+                    for m in [*availability, "appointment"]
+                    for a in ("add", "change", "delete", "view")
                 ],
             }
         )
