@@ -70,7 +70,7 @@ def pacing_problems(
             starts_at__gte=starts_at - timedelta(days=reach + 1),
             starts_at__lte=starts_at + timedelta(days=reach + 1),
         )
-        .exclude(pk=ignore.pk if ignore else None)
+        .exclude(pk=ignore.pk if ignore else -1)
         .select_related("service")
     )
     days = [(a.starts_at.astimezone(zone).date(), a.service.is_demanding) for a in nearby]

@@ -50,8 +50,14 @@ def save_without_clash(appointment: Appointment) -> None:
     its IMMEDIATE transactions take the write lock at BEGIN.
     """
     ignore = appointment if appointment.pk else None
-    people = {"therapist": appointment.therapist, "patient": appointment.patient}
-    refuse_clash(starts_at=appointment.starts_at, ends_at=appointment.ends_at, ignore=ignore, **people)
+    therapist, patient = appointment.therapist, appointment.patient
+    refuse_clash(
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        ignore=ignore,
+        therapist=therapist,
+        patient=patient,
+    )
     try:
         with transaction.atomic():
             appointment.save()
@@ -59,11 +65,15 @@ def save_without_clash(appointment: Appointment) -> None:
         if "double_booking" not in str(error):
             raise
         conflict = overlapping(
-            starts_at=appointment.starts_at, ends_at=appointment.ends_at, ignore=ignore, **people
+            starts_at=appointment.starts_at,
+            ends_at=appointment.ends_at,
+            ignore=ignore,
+            therapist=therapist,
+            patient=patient,
         )
         if conflict is None:
             raise BookingClash(None, "That time was taken a moment ago; please choose another.") from error
-        raise BookingClash(conflict, clash_message(conflict, **people)) from error
+        raise BookingClash(conflict, clash_message(conflict, therapist=therapist, patient=patient)) from error
 
 
 def refuse_clash(
@@ -152,8 +162,10 @@ def appointment_reschedule(
     if starts_at < timezone.now():
         raise BookingError("That time has already passed.")
     ends_at = starts_at + (appointment.ends_at - appointment.starts_at)
-    people = {"therapist": appointment.therapist, "patient": appointment.patient}
-    refuse_clash(starts_at=starts_at, ends_at=ends_at, ignore=appointment, **people)
+    therapist, patient = appointment.therapist, appointment.patient
+    refuse_clash(
+        starts_at=starts_at, ends_at=ends_at, ignore=appointment, therapist=therapist, patient=patient
+    )
     problems = availability_problems(
         therapist=appointment.therapist,
         location=appointment.location,

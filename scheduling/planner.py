@@ -1,0 +1,952 @@
+"""Planner: cadence windows + therapists' hours + patients' pacing -> proposed appointments.
+
+Pure: no Django, no ORM, no clock (``PlanningInput.now`` is the clock). Frozen dataclasses in, frozen
+dataclasses out, and the same input always gives the same output, whatever the order of its tuples.
+
+What it does
+    For every care-plan item it walks the item's cadence windows (``careplans.cadence.next_due``) from today
+    to the horizon and proposes one appointment per window that is not already met by a booking, inside the
+    window, in a qualified therapist's free hours, without breaking the patient's pacing limits. A window
+    that cannot be met becomes a ``Miss`` with its reasons in plain words and up to three later
+    alternatives.
+
+Hard constraints (never broken by a proposal)
+    * The appointment lies inside one ``WeeklyHours`` row of the therapist on that location-local date (its
+      effective dates respected) and starts on the row's ``step_minutes`` grid, counted from the row's start.
+    * It does not touch a ``Blocked`` range that applies: ``therapist_id`` set -> that therapist's time off
+      (only at ``location_id`` when both are set); only ``location_id`` set -> the location is closed; neither
+      set -> the whole clinic is closed.
+    * It overlaps no booking or other proposal of the same therapist or of the same patient. Back-to-back
+      is fine.
+    * Pacing, on patient-local dates, counting bookings, earlier proposals and held sessions (a held date is
+      not counted twice when a booking of the same item exists on that date): at most ``max_per_day``
+      sessions a day; at most ``max_per_week`` in a calendar week, Monday first; between two demanding
+      sessions at least ``min_rest_days_between_demanding`` full days, so 1 means never on consecutive days
+      (and 0 means no rest rule).
+    * One session of an item per patient-local date: the cadence counts sessions once per date.
+    * It never starts before ``now``.
+
+Time
+    All arithmetic is in whole UTC minutes. Slots are built in the location's zone from wall-clock times
+    and converted with ``zoneinfo`` date by date, so a 10:00 slot stays at 10:00 local across a DST change.
+    A nonexistent local time (spring forward: 02:30 on 2026-03-08 in America/New_York) gets no slot. An
+    ambiguous one (fall back) means its first occurrence, fold=0: 01:30 on 2026-11-01 in New York is
+    05:30 UTC (UTC-4), and the repeated hour adds no starts of its own (the grid is a grid of wall-clock
+    times, each converted once). Windows, pacing, preferred weekdays and earliest/latest times use the patient's
+    zone, which may differ from the location's; the usual start time is read in the location's zone.
+    Bookings and blocked ranges are widened to whole minutes; ``now`` is rounded up.
+
+The cadence chain of an item
+    * Sessions so far: held dates, then every booking, proposal or assumed session the chain uses. Each
+      window comes from ``next_due`` with ``today`` = the later of the real today and the last session, so
+      that every session so far counts as completed.
+    * A window that opened before today starts today. An OVERDUE window (latest before today) is due from
+      today: it becomes [today, today + its old length], ideally today.
+    * An existing booking of the item inside the window meets it (one booking per window, so a window that
+      needs two sessions a week is met by two bookings, one step at a time). Bookings before today are
+      ignored, as cadence ignores them.
+    * A missed window: the chain goes on as if the session happened on the first alternative's date, or,
+      with no alternative, on the window's last date (for a count rule, the last date of the window without
+      a session of this item, so every step adds a new date and the chain always moves on). Alternatives
+      are suggestions: they are not reserved and do not count for pacing.
+    * The chain stops at the first window that opens on or after the horizon (the patient-local date of
+      ``now + horizon_days``). A window that opens before it is searched over all of its dates, even those
+      past the horizon, so the caller should supply hours, bookings and blocked time beyond the horizon by
+      the longest window plus two weeks for alternatives.
+    * ``windows_total`` counts every window the chain reaches; ``windows_met`` those met by a booking or a
+      proposal, so ``windows_total == windows_met + len(misses)``.
+
+Score (lexicographic, smaller is better; a slot outside the window is never proposed, only offered as an
+alternative)
+    1. days from the window's ideal date;
+    2. continuity: the usual therapist first, then the distance in minutes from the usual start time;
+    3. the patient's preferences: a preferred weekday (any day when none are given), then minutes outside
+       [earliest, latest] (the session should start at or after ``earliest`` and end by ``latest``);
+    4. spreading load: fewer minutes already booked for the therapist that local day;
+    5. the earliest start;
+    6. the therapist's place in ``therapist_ids`` (preferred first), then the lowest therapist and location
+       ids.
+
+The algorithm
+    1. Check the input and convert every time to UTC minutes.
+    2. Index what is fixed: per therapist the hours rows by (zone, weekday), busy intervals (bookings) in
+       day buckets, booked minutes per local date; blocked ranges by therapist, location and clinic; per
+       patient busy intervals and session counts per date, per week and for demanding sessions.
+    3. Start each item's chain (see above) and push its first open window into a priority queue ordered by
+       window.latest, then by how few qualified therapists work in the window, then by item id: when
+       capacity is short, the window closest to its edge goes first.
+    4. Pop the first window. Visit its dates from the ideal outwards (ideal, ideal-1, ideal+1, ...). Skip a
+       date the item already has a session on or that pacing forbids.
+    5. For each qualified therapist and local date, take the sorted free starts for this duration (cached
+       per therapist, date and duration; built from the hours grid minus blocked and busy time, and
+       dropped when a proposal lands on that therapist-day). Bisect around the target time (the usual
+       start time, or the patient's earliest-latest range) for the best start that does not clash with the
+       patient's other sessions, and score it.
+    6. Stop at the first distance from the ideal that has a feasible slot; the best score there wins.
+    7. Found: record the proposal, mark the therapist and the patient busy, update pacing counts and
+       therapist load, and add its date to the chain. Not found: record a Miss with the reasons seen while
+       searching and up to three alternatives (the best slot on each of the first three dates, within two
+       weeks after the window, that has one), and continue the chain as described above.
+    8. Advance the chain to its next window that still needs a session (bookings may meet some on the way)
+       and push it while it opens before the horizon. Repeat from 4 until the queue is empty.
+    9. Return proposals ordered by start, therapist and item, misses by window end and item.
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache, lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from careplans.cadence import Cadence, DueWindow, next_due
+
+DAY_MINUTES = 24 * 60
+MAX_ALTERNATIVES = 3
+ALTERNATIVE_SEARCH_DAYS = 14
+ONE_DAY = timedelta(days=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FAR = 10**12  # beyond any minute the planner meets; stands in for an open end of a preferred time range
+
+
+# --- input --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeeklyHours:
+    """A therapist's recurring hours at a location, in the location's local wall-clock time."""
+
+    therapist_id: int
+    location_id: int
+    zone: str  # IANA zone of the location
+    weekday: int  # 0 = Monday
+    starts: time
+    ends: time
+    effective_from: date
+    effective_to: date | None
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """Time off (therapist) or a closure (location; whole local days given as a UTC range). Aware UTC."""
+
+    therapist_id: int | None
+    location_id: int | None
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Booking:
+    """An existing active appointment, aware UTC."""
+
+    patient_id: int
+    therapist_id: int
+    start: datetime
+    end: datetime
+    demanding: bool
+    item_id: int | None
+
+
+@dataclass(frozen=True)
+class Pacing:
+    max_per_day: int
+    min_rest_days_between_demanding: int
+    max_per_week: int
+
+
+@dataclass(frozen=True)
+class PatientInfo:
+    patient_id: int
+    zone: str
+    pacing: Pacing
+    preferred_weekdays: frozenset[int]  # empty: no preference
+    earliest: time | None
+    latest: time | None
+
+
+@dataclass(frozen=True)
+class ItemRequest:
+    """One care-plan item to keep on cadence."""
+
+    item_id: int
+    patient_id: int
+    rule: Cadence
+    phase_start: date
+    held: tuple[date, ...]  # completed sessions, patient-local dates
+    minutes: int
+    demanding: bool
+    therapist_ids: tuple[int, ...]  # qualified therapists, preferred first
+    usual_therapist_id: int | None = None
+    usual_local_time: time | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanningInput:
+    now: datetime  # aware
+    horizon_days: int = 84
+    hours: tuple[WeeklyHours, ...]
+    blocked: tuple[Blocked, ...]
+    bookings: tuple[Booking, ...]
+    patients: tuple[PatientInfo, ...]
+    requests: tuple[ItemRequest, ...]
+    step_minutes: int = 15
+
+
+# --- output -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proposal:
+    item_id: int
+    patient_id: int
+    therapist_id: int
+    location_id: int
+    start: datetime  # aware UTC
+    end: datetime  # aware UTC
+    window: DueWindow  # the window as planned (see "The cadence chain" above)
+
+
+@dataclass(frozen=True)
+class Miss:
+    item_id: int
+    patient_id: int
+    window: DueWindow
+    reason: str
+    alternatives: tuple[Proposal, ...]  # up to 3 feasible slots after the window, soonest first
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    proposals: tuple[Proposal, ...]
+    misses: tuple[Miss, ...]
+    windows_total: int
+    windows_met: int
+
+
+def plan(inp: PlanningInput) -> PlanResult:
+    """Propose appointments that keep every request on cadence. See the module docstring."""
+    _check(inp)
+    return _Planner(inp).run()
+
+
+# --- time ---------------------------------------------------------------------------------------------------
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _floor_minutes(moment: datetime) -> int:
+    delta = moment - _EPOCH
+    return delta.days * DAY_MINUTES + delta.seconds // 60
+
+
+def _ceil_minutes(moment: datetime) -> int:
+    delta = moment - _EPOCH
+    return delta.days * DAY_MINUTES - (-(delta.seconds * 1_000_000 + delta.microseconds) // 60_000_000)
+
+
+def _utc(minutes: int) -> datetime:
+    return _EPOCH + timedelta(minutes=minutes)
+
+
+@lru_cache(maxsize=1 << 16)
+def _wall_minutes(zone: str, day: date, clock: time) -> int:
+    """The UTC minute of a local wall-clock time; fold=0, so an ambiguous time is its first occurrence."""
+    return _floor_minutes(datetime.combine(day, clock, tzinfo=_zone(zone)))
+
+
+def _local_date(zone: str, minutes: int) -> date:
+    return datetime.fromtimestamp(minutes * 60, _zone(zone)).date()
+
+
+@lru_cache(maxsize=1 << 16)
+def _day_bounds(zone: str, day: date) -> tuple[int, int]:
+    """[start, end) of a local date in UTC minutes."""
+    return _wall_minutes(zone, day, time()), _wall_minutes(zone, day + ONE_DAY, time())
+
+
+@lru_cache(maxsize=1 << 16)
+def _local_dates_over(zone: str, start: int, end: int) -> tuple[date, ...]:
+    """The local dates in ``zone`` that the UTC range [start, end) touches."""
+    first, last = _local_date(zone, start), _local_date(zone, end - 1)
+    return tuple(first + timedelta(days=k) for k in range((last - first).days + 1))
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+# --- indexes ------------------------------------------------------------------------------------------------
+
+
+class _Intervals:
+    """Intervals [start, end) in UTC minutes, bucketed by UTC day for quick overlap queries."""
+
+    __slots__ = ("_by_day",)
+
+    def __init__(self) -> None:
+        self._by_day: dict[int, list[tuple[int, int]]] = {}
+
+    def add(self, start: int, end: int) -> None:
+        for bucket in range(start // DAY_MINUTES, (end - 1) // DAY_MINUTES + 1):
+            self._by_day.setdefault(bucket, []).append((start, end))
+
+    def overlapping(self, start: int, end: int) -> list[tuple[int, int]]:
+        return [
+            (low, high)
+            for bucket in range(start // DAY_MINUTES, (end - 1) // DAY_MINUTES + 1)
+            for low, high in self._by_day.get(bucket, ())
+            if low < end and high > start
+        ]
+
+    def clashes(self, start: int, end: int) -> bool:
+        return any(
+            low < end and high > start
+            for bucket in range(start // DAY_MINUTES, (end - 1) // DAY_MINUTES + 1)
+            for low, high in self._by_day.get(bucket, ())
+        )
+
+
+class _Closures:
+    """Blocked ranges, found by the therapist and location a slot would use."""
+
+    def __init__(self, blocked: tuple[Blocked, ...]) -> None:
+        self._therapist: dict[int, _Intervals] = {}
+        self._therapist_at: dict[tuple[int, int], _Intervals] = {}
+        self._location: dict[int, _Intervals] = {}
+        self._clinic = _Intervals()
+        for block in blocked:
+            start, end = _floor_minutes(block.start), _ceil_minutes(block.end)
+            if end <= start:
+                continue
+            if block.therapist_id is not None and block.location_id is not None:
+                target = self._therapist_at.setdefault((block.therapist_id, block.location_id), _Intervals())
+            elif block.therapist_id is not None:
+                target = self._therapist.setdefault(block.therapist_id, _Intervals())
+            elif block.location_id is not None:
+                target = self._location.setdefault(block.location_id, _Intervals())
+            else:
+                target = self._clinic
+            target.add(start, end)
+
+    def overlapping(self, therapist_id: int, location_id: int, start: int, end: int) -> list[tuple[int, int]]:
+        found = self._clinic.overlapping(start, end)
+        for index in (
+            self._therapist.get(therapist_id),
+            self._therapist_at.get((therapist_id, location_id)),
+            self._location.get(location_id),
+        ):
+            if index is not None:
+                found += index.overlapping(start, end)
+        return found
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """One hours row on one local date: its UTC bounds and its grid of possible starts."""
+
+    location_id: int
+    start: int
+    end: int
+    grid: tuple[int, ...]
+
+
+def _segment(hours: WeeklyHours, day: date, step: int) -> _Segment:
+    zone = _zone(hours.zone)
+    start = datetime.combine(day, hours.starts, tzinfo=zone)
+    end = datetime.combine(day, hours.ends, tzinfo=zone)
+    first, last = _floor_minutes(start), _floor_minutes(end)
+    wall_minutes = hours.ends.hour * 60 + hours.ends.minute - hours.starts.hour * 60 - hours.starts.minute
+    steps = range(0, wall_minutes, step)
+    if start.utcoffset() == end.utcoffset():  # no clock change inside the row: the grid is uniform
+        return _Segment(hours.location_id, first, last, tuple(first + k for k in steps))
+    grid = []
+    for k in steps:  # a clock change today: convert each wall-clock time, skipping ones that do not exist
+        wall = datetime.combine(day, hours.starts) + timedelta(minutes=k)
+        aware = wall.replace(tzinfo=zone)
+        if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall:
+            grid.append(_floor_minutes(aware))
+    return _Segment(hours.location_id, first, last, tuple(grid))
+
+
+@dataclass
+class _Therapist:
+    therapist_id: int
+    hours: dict[tuple[str, int], list[WeeklyHours]]  # (zone, weekday) -> rows
+    zones: tuple[str, ...] = ()  # the zones of the therapist's locations, sorted
+    busy: _Intervals = field(default_factory=_Intervals)
+    booked_minutes: Counter[tuple[str, date]] = field(default_factory=Counter)
+    segments: dict[tuple[str, date], tuple[_Segment, ...]] = field(default_factory=dict)
+    free: dict[tuple[str, date], dict[int, tuple[list[int], list[int]]]] = field(default_factory=dict)
+
+    def book(self, start: int, end: int) -> None:
+        self.busy.add(start, end)
+        for zone in self.zones:
+            self.booked_minutes[zone, _local_date(zone, start)] += end - start
+            # A start in a day's list ends that day, so only the days the booking touches can lose starts.
+            for day in _local_dates_over(zone, start, end):
+                for minutes, (starts, locations) in self.free.get((zone, day), {}).items():
+                    low, high = bisect_right(starts, start - minutes), bisect_left(starts, end)
+                    del starts[low:high], locations[low:high]
+
+
+@dataclass
+class _Patient:
+    info: PatientInfo
+    busy: _Intervals = field(default_factory=_Intervals)
+    per_day: Counter[date] = field(default_factory=Counter)
+    per_week: Counter[date] = field(default_factory=Counter)  # keyed by Monday
+    demanding: Counter[date] = field(default_factory=Counter)
+
+    def add_session(self, day: date, demanding: bool) -> None:
+        self.per_day[day] += 1
+        self.per_week[_monday(day)] += 1
+        if demanding:
+            self.demanding[day] += 1
+
+    def pacing_problem(self, day: date, demanding: bool) -> str | None:
+        pacing = self.info.pacing
+        if self.per_day[day] >= pacing.max_per_day:
+            return _PACING_DAY
+        if self.per_week[_monday(day)] >= pacing.max_per_week:
+            return _PACING_WEEK
+        rest = pacing.min_rest_days_between_demanding
+        if (
+            demanding
+            and rest > 0
+            and any(self.demanding[day + timedelta(days=k)] for k in range(-rest, rest + 1))
+        ):
+            return _PACING_REST
+        return None
+
+
+# --- reasons ------------------------------------------------------------------------------------------------
+
+_NO_THERAPIST = "no_therapist"
+_PACING_DAY = "pacing_day"
+_PACING_WEEK = "pacing_week"
+_PACING_REST = "pacing_rest"
+_SAME_ITEM = "same_item"
+_NO_HOURS = "no_hours"
+_NO_FREE = "no_free"
+_PATIENT_BUSY = "patient_busy"
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _explain(why: set[str], pacing: Pacing) -> str:
+    if _NO_THERAPIST in why:
+        return "no therapist is qualified for this item"
+    parts = []
+    if _PACING_DAY in why:
+        parts.append(f"pacing: at most {_counted(pacing.max_per_day, 'session')} a day")
+    if _PACING_WEEK in why:
+        parts.append(f"pacing: at most {_counted(pacing.max_per_week, 'session')} a week")
+    if _PACING_REST in why:
+        rest = _counted(pacing.min_rest_days_between_demanding, "rest day")
+        parts.append(f"pacing: at least {rest} between demanding sessions")
+    if _SAME_ITEM in why and why <= {_SAME_ITEM}:  # otherwise it only restates how a count rule works
+        parts.append("this item already has a session on every other day of the window")
+    if _NO_FREE in why:
+        parts.append("no qualified therapist has free time in the window")
+    elif _NO_HOURS in why:
+        parts.append("no qualified therapist works in the window")
+    if _PATIENT_BUSY in why:
+        parts.append("the patient has other appointments at the free times")
+    return "; ".join(parts) or "no free slot in the window"
+
+
+# --- planning -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Slot:
+    key: tuple[int, ...]
+    day: date  # patient-local
+    therapist_id: int
+    location_id: int
+    start: int
+    end: int
+
+
+@dataclass
+class _Chain:
+    """One request's walk through its cadence windows."""
+
+    request: ItemRequest
+    patient: _Patient
+    today: date
+    horizon_end: date  # windows opening on or after this patient-local date are left for a later run
+    therapist_ids: tuple[int, ...]  # without repeats, preferred first
+    booked: tuple[date, ...]  # dates of this item's bookings from today on, sorted
+    sessions: set[date]
+    window: DueWindow | None = None
+
+
+class _Planner:
+    def __init__(self, inp: PlanningInput) -> None:
+        self._inp = inp
+        self._now = _ceil_minutes(inp.now)
+        self._step = inp.step_minutes
+        self._closures = _Closures(inp.blocked)
+        self._therapists = self._index_therapists(inp)
+        self._patients = {info.patient_id: _Patient(info) for info in inp.patients}
+        self._item_bookings: dict[tuple[int, int], list[Booking]] = {}
+        for booking in inp.bookings:
+            if booking.item_id is not None:
+                self._item_bookings.setdefault((booking.patient_id, booking.item_id), []).append(booking)
+        self._index_bookings(inp)
+        self._chains = {req.item_id: self._start_chain(req) for req in sorted(inp.requests, key=_item_id)}
+        self._queue: list[tuple[date, int, int]] = []
+        self._proposals: list[Proposal] = []
+        self._misses: list[Miss] = []
+        self._windows_total = 0
+        self._windows_met = 0
+
+    # step 2: indexes
+
+    @staticmethod
+    def _index_therapists(inp: PlanningInput) -> dict[int, _Therapist]:
+        therapists: dict[int, _Therapist] = {}
+        for row in sorted(inp.hours, key=_hours_order):
+            if row.ends <= row.starts:
+                continue
+            therapist = therapists.setdefault(row.therapist_id, _Therapist(row.therapist_id, {}))
+            therapist.hours.setdefault((row.zone, row.weekday), []).append(row)
+        for therapist in therapists.values():
+            therapist.zones = tuple(sorted({zone for zone, _ in therapist.hours}))
+        return therapists
+
+    def _index_bookings(self, inp: PlanningInput) -> None:
+        booked_items: set[tuple[int, date]] = set()
+        for booking in inp.bookings:
+            start, end = _floor_minutes(booking.start), _ceil_minutes(booking.end)
+            if end <= start:
+                continue
+            therapist = self._therapists.get(booking.therapist_id)
+            if therapist is not None:
+                therapist.book(start, end)
+            patient = self._patients.get(booking.patient_id)
+            if patient is not None:
+                day = _local_date(patient.info.zone, start)
+                patient.busy.add(start, end)
+                patient.add_session(day, booking.demanding)
+                if booking.item_id is not None:
+                    booked_items.add((booking.item_id, day))
+        for req in inp.requests:
+            patient = self._patients[req.patient_id]
+            for day in set(req.held):
+                if (req.item_id, day) not in booked_items:
+                    patient.add_session(day, req.demanding)
+
+    # step 3 and 8: the cadence chain
+
+    def _start_chain(self, req: ItemRequest) -> _Chain:
+        patient = self._patients[req.patient_id]
+        zone = patient.info.zone
+        today = _local_date(zone, self._now)
+        horizon = self._now + self._inp.horizon_days * DAY_MINUTES
+        booked = {
+            _local_date(zone, _floor_minutes(booking.start))
+            for booking in self._item_bookings.get((req.patient_id, req.item_id), [])
+        }
+        return _Chain(
+            request=req,
+            patient=patient,
+            today=today,
+            horizon_end=_local_date(zone, horizon),
+            therapist_ids=tuple(dict.fromkeys(req.therapist_ids)),
+            booked=tuple(sorted(day for day in booked if day >= today)),
+            sessions=set(req.held),
+        )
+
+    def _advance(self, chain: _Chain) -> None:
+        """Move the chain to its next window that still needs a session, or to None past the horizon."""
+        req = chain.request
+        while True:
+            cursor = max(chain.today, *chain.sessions) if chain.sessions else chain.today
+            state = next_due(
+                req.rule,
+                phase_start=req.phase_start,
+                completed=sorted(chain.sessions),
+                booked=chain.booked,
+                today=cursor,
+            )
+            window = _as_planned(state.window, chain.today)
+            if window.earliest >= chain.horizon_end:
+                chain.window = None
+                return
+            self._windows_total += 1
+            met_by = next(
+                (
+                    d
+                    for d in chain.booked
+                    if window.earliest <= d <= window.latest and d not in chain.sessions
+                ),
+                None,
+            )
+            if met_by is None:
+                chain.window = window
+                return
+            chain.sessions.add(met_by)
+            self._windows_met += 1
+
+    def _push(self, chain: _Chain) -> None:
+        if chain.window is not None:
+            working = self._therapists_working(chain, chain.window)
+            heapq.heappush(self._queue, (chain.window.latest, working, chain.request.item_id))
+
+    def _therapists_working(self, chain: _Chain, window: DueWindow) -> int:
+        span = (window.latest - window.earliest).days + 1
+        weekdays = {(window.earliest + timedelta(days=k)).weekday() for k in range(min(span, 7))}
+        count = 0
+        for therapist_id in chain.therapist_ids:
+            therapist = self._therapists.get(therapist_id)
+            if therapist is not None and any(
+                weekday in weekdays
+                and row.effective_from <= window.latest + ONE_DAY
+                and (row.effective_to is None or row.effective_to >= window.earliest - ONE_DAY)
+                for (_, weekday), rows in therapist.hours.items()
+                for row in rows
+            ):
+                count += 1
+        return count
+
+    # steps 3-9: the main loop
+
+    def run(self) -> PlanResult:
+        for chain in self._chains.values():
+            self._advance(chain)
+            self._push(chain)
+        while self._queue:
+            _, _, item_id = heapq.heappop(self._queue)
+            chain = self._chains[item_id]
+            assert chain.window is not None  # only chains with an open window are queued
+            if self._serve(chain, chain.window):
+                self._advance(chain)
+                self._push(chain)
+        return PlanResult(
+            proposals=tuple(sorted(self._proposals, key=lambda p: (p.start, p.therapist_id, p.item_id))),
+            misses=tuple(sorted(self._misses, key=lambda m: (m.window.latest, m.item_id))),
+            windows_total=self._windows_total,
+            windows_met=self._windows_met,
+        )
+
+    def _serve(self, chain: _Chain, window: DueWindow) -> bool:
+        """Place a session for the window or record a Miss. False when the chain cannot go on."""
+        slot, why = self._search(chain, window)
+        if slot is not None:
+            self._commit(chain, slot)
+            self._proposals.append(self._proposal(chain, slot, window))
+            self._windows_met += 1
+            return True
+        alternatives = self._alternatives(chain, window)
+        req = chain.request
+        self._misses.append(
+            Miss(
+                item_id=req.item_id,
+                patient_id=req.patient_id,
+                window=window,
+                reason=_explain(why, chain.patient.info.pacing),
+                alternatives=tuple(self._proposal(chain, alt, window) for alt in alternatives),
+            )
+        )
+        if alternatives:
+            chain.sessions.add(alternatives[0].day)
+            return True
+        day = window.latest
+        while day in chain.sessions:
+            day -= ONE_DAY
+        if day < window.earliest:  # every date of the window already holds a session: nothing to assume
+            return False
+        chain.sessions.add(day)
+        return True
+
+    def _commit(self, chain: _Chain, slot: _Slot) -> None:
+        self._therapists[slot.therapist_id].book(slot.start, slot.end)
+        chain.patient.busy.add(slot.start, slot.end)
+        chain.patient.add_session(slot.day, chain.request.demanding)
+        chain.sessions.add(slot.day)
+
+    @staticmethod
+    def _proposal(chain: _Chain, slot: _Slot, window: DueWindow) -> Proposal:
+        return Proposal(
+            item_id=chain.request.item_id,
+            patient_id=chain.request.patient_id,
+            therapist_id=slot.therapist_id,
+            location_id=slot.location_id,
+            start=_utc(slot.start),
+            end=_utc(slot.end),
+            window=window,
+        )
+
+    # steps 4-6: the search
+
+    def _search(self, chain: _Chain, window: DueWindow) -> tuple[_Slot | None, set[str]]:
+        why: set[str] = set()
+        if not chain.therapist_ids:
+            return None, {_NO_THERAPIST}
+        ideal = min(max(window.ideal, window.earliest), window.latest)
+        reach = max((ideal - window.earliest).days, (window.latest - ideal).days)
+        for distance in range(reach + 1):
+            best: _Slot | None = None
+            for day in _dates_at(ideal, distance, window):
+                slot = self._best_on(chain, day, ideal, why)
+                if slot is not None and (best is None or slot.key < best.key):
+                    best = slot
+            if best is not None:
+                return best, why
+        return None, why
+
+    def _alternatives(self, chain: _Chain, window: DueWindow) -> list[_Slot]:
+        found: list[_Slot] = []
+        for offset in range(1, ALTERNATIVE_SEARCH_DAYS + 1):
+            day = window.latest + timedelta(days=offset)
+            slot = self._best_on(chain, day, day, set())
+            if slot is not None:
+                found.append(slot)
+                if len(found) == MAX_ALTERNATIVES:
+                    break
+        return found
+
+    def _best_on(self, chain: _Chain, day: date, ideal: date, why: set[str]) -> _Slot | None:
+        """The best feasible slot on one patient-local date, noting in ``why`` what ruled slots out."""
+        req, patient = chain.request, chain.patient
+        if day in chain.sessions:
+            why.add(_SAME_ITEM)
+            return None
+        problem = patient.pacing_problem(day, req.demanding)
+        if problem is not None:
+            why.add(problem)
+            return None
+        info = patient.info
+        day_start, day_end = _day_bounds(info.zone, day)
+        early = _wall_minutes(info.zone, day, info.earliest) if info.earliest is not None else -_FAR
+        late = _wall_minutes(info.zone, day, info.latest) - req.minutes if info.latest is not None else _FAR
+
+        def outside(start: int) -> int:  # minutes outside the patient's preferred time of day
+            return max(0, early - start) + max(0, start - late)
+
+        def free_for_patient(start: int) -> bool:
+            return not patient.busy.clashes(start, start + req.minutes)
+
+        fixed = (
+            abs((day - ideal).days),
+            int(bool(info.preferred_weekdays) and day.weekday() not in info.preferred_weekdays),
+        )
+        best: _Slot | None = None
+        for rank, therapist_id in enumerate(chain.therapist_ids):
+            therapist = self._therapists.get(therapist_id)
+            if therapist is None:
+                why.add(_NO_HOURS)
+                continue
+            for zone in therapist.zones:
+                for local_day in _local_dates_over(zone, day_start, day_end):
+                    free = self._free_starts(therapist, zone, local_day, req.minutes)
+                    if free is None:
+                        why.add(_NO_HOURS)
+                        continue
+                    starts, locations = free
+                    low, high = bisect_left(starts, day_start), bisect_left(starts, day_end)
+                    if low == high:
+                        why.add(_NO_FREE)
+                        continue
+                    usual = req.usual_local_time
+                    if usual is not None:
+                        target = _wall_minutes(zone, local_day, usual)
+                        bottom, top = target, target
+                    else:
+                        target, (bottom, top) = 0, sorted((early, late))
+                    picks = _nearest(starts, low, high, bottom, top, free_for_patient)
+                    if not picks:
+                        why.add(_PATIENT_BUSY)
+                        continue
+                    inner = min(
+                        (
+                            abs(starts[i] - target) if usual is not None else 0,
+                            outside(starts[i]),
+                            starts[i],
+                            i,
+                        )
+                        for i in picks
+                    )
+                    start, location = starts[inner[3]], locations[inner[3]]
+                    key = (
+                        fixed[0],
+                        int(req.usual_therapist_id is not None and therapist_id != req.usual_therapist_id),
+                        inner[0],
+                        fixed[1],
+                        inner[1],
+                        therapist.booked_minutes[zone, local_day],
+                        start,
+                        rank,
+                        therapist_id,
+                        location,
+                    )
+                    if best is None or key < best.key:
+                        best = _Slot(key, day, therapist_id, location, start, start + req.minutes)
+        return best
+
+    def _free_starts(
+        self, therapist: _Therapist, zone: str, day: date, minutes: int
+    ) -> tuple[list[int], list[int]] | None:
+        """Sorted free starts of this length on a therapist's local date, each with its lowest location id.
+
+        None when the therapist does not work that date at all.
+        """
+        segments = self._segments(therapist, zone, day)
+        if not segments:
+            return None
+        by_length = therapist.free.setdefault((zone, day), {})
+        cached = by_length.get(minutes)
+        if cached is None:
+            cached = by_length[minutes] = self._compute_free(therapist, segments, minutes)
+        return cached
+
+    def _compute_free(
+        self, therapist: _Therapist, segments: tuple[_Segment, ...], minutes: int
+    ) -> tuple[list[int], list[int]]:
+        lowest_location: dict[int, int] = {}
+        for segment in segments:
+            obstacles = _merged(
+                self._closures.overlapping(
+                    therapist.therapist_id, segment.location_id, segment.start, segment.end
+                )
+                + therapist.busy.overlapping(segment.start, segment.end)
+            )
+            ahead = 0  # obstacles before this one end before the current start (starts only grow)
+            for start in segment.grid:
+                end = start + minutes
+                if end > segment.end:
+                    break
+                while ahead < len(obstacles) and obstacles[ahead][1] <= start:
+                    ahead += 1
+                if start < self._now or (ahead < len(obstacles) and obstacles[ahead][0] < end):
+                    continue
+                known = lowest_location.get(start)
+                if known is None or segment.location_id < known:
+                    lowest_location[start] = segment.location_id
+        starts = sorted(lowest_location)
+        return starts, [lowest_location[start] for start in starts]
+
+    def _segments(self, therapist: _Therapist, zone: str, day: date) -> tuple[_Segment, ...]:
+        cached = therapist.segments.get((zone, day))
+        if cached is None:
+            rows = therapist.hours.get((zone, day.weekday()), [])
+            cached = therapist.segments[zone, day] = tuple(
+                _segment(row, day, self._step)
+                for row in rows
+                if row.effective_from <= day and (row.effective_to is None or day <= row.effective_to)
+            )
+        return cached
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+
+
+def _as_planned(window: DueWindow, today: date) -> DueWindow:
+    """The window the planner searches: never before today; an overdue one is due from today."""
+    if window.latest < today:
+        return DueWindow(today, today, today + (window.latest - window.earliest))
+    if window.earliest < today:
+        return DueWindow(today, max(window.ideal, today), window.latest)
+    return window
+
+
+def _dates_at(ideal: date, distance: int, window: DueWindow) -> Iterator[date]:
+    offsets = (0,) if distance == 0 else (-distance, distance)
+    for offset in offsets:
+        day = ideal + timedelta(days=offset)
+        if window.earliest <= day <= window.latest:
+            yield day
+
+
+def _nearest(
+    starts: list[int], low: int, high: int, bottom: int, top: int, acceptable: Callable[[int], bool]
+) -> list[int]:
+    """Indices in starts[low:high] that can be nearest to [bottom, top] among the acceptable starts.
+
+    The first acceptable start at or after ``bottom`` wins outright when it is not after ``top``; otherwise the
+    candidates are it and the last acceptable start before ``bottom`` (either may be missing).
+    """
+    split = bisect_left(starts, bottom, low, high)
+    after = next((i for i in range(split, high) if acceptable(starts[i])), None)
+    if after is not None and starts[after] <= top:
+        return [after]
+    before = next((i for i in range(split - 1, low - 1, -1) if acceptable(starts[i])), None)
+    return [i for i in (before, after) if i is not None]
+
+
+def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, disjoint intervals covering the same minutes."""
+    merged: list[tuple[int, int]] = []
+    for low, high in sorted(intervals):
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def _item_id(req: ItemRequest) -> int:
+    return req.item_id
+
+
+def _hours_order(row: WeeklyHours) -> tuple[object, ...]:
+    return (
+        row.therapist_id,
+        row.zone,
+        row.weekday,
+        row.starts,
+        row.ends,
+        row.location_id,
+        row.effective_from,
+        row.effective_to or date.max,
+    )
+
+
+def _check(inp: PlanningInput) -> None:
+    problems: list[str] = []
+    if inp.now.utcoffset() is None:
+        problems.append("now must be an aware datetime")
+    if inp.horizon_days < 1:
+        problems.append(f"the horizon must be at least 1 day, not {inp.horizon_days}")
+    if inp.step_minutes < 1:
+        problems.append(f"the step must be at least 1 minute, not {inp.step_minutes}")
+    patient_ids = [info.patient_id for info in inp.patients]
+    if len(set(patient_ids)) != len(patient_ids):
+        problems.append("patients must not repeat")
+    item_ids = [req.item_id for req in inp.requests]
+    if len(set(item_ids)) != len(item_ids):
+        problems.append("requests must not repeat an item id")
+    known_patients = set(patient_ids)
+    for req in inp.requests:
+        if req.patient_id not in known_patients:
+            problems.append(f"item {req.item_id} is for patient {req.patient_id}, who is not in the input")
+        if req.minutes < 1:
+            problems.append(f"item {req.item_id} must last at least a minute, not {req.minutes}")
+    for row in inp.hours:
+        if row.starts.second or row.starts.microsecond or row.ends.second or row.ends.microsecond:
+            problems.append(f"therapist {row.therapist_id}'s hours must be in whole minutes")
+        if not 0 <= row.weekday <= 6:
+            problems.append(f"therapist {row.therapist_id}'s hours have weekday {row.weekday}, not 0-6")
+    for zone in sorted({row.zone for row in inp.hours} | {info.zone for info in inp.patients}):
+        try:
+            _zone(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"{zone!r} is not a known time zone")
+    for moment in [b.start for b in inp.bookings] + [b.start for b in inp.blocked]:
+        if moment.utcoffset() is None:
+            problems.append("bookings and blocked ranges must use aware datetimes")
+            break
+    if problems:
+        raise ValueError("invalid planning input: " + "; ".join(problems))
