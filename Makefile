@@ -34,4 +34,4 @@ bench: venv
 # Re-pin after editing pyproject.toml (needs network access to PyPI).
 lock:
 	$(PYTHON) -m pip install --quiet uv
-	$(PYTHON) -m uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+	$(PYTHON) -m uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 --generate-hashes -o requirements.lock

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.contrib import admin, messages
@@ -131,7 +132,8 @@ class CarePlanAdmin(ClinicScopedAdmin, SimpleHistoryAdmin):
         if not plan.pk:
             return mark_safe("Save the plan first.")
         today = timezone.now().astimezone(plan.patient.zone).date()
-        statuses = {s.item.pk: s for s in selectors.item_statuses(plan, today=today)}
+        booked = self.booked_dates(plan)
+        statuses = {s.item.pk: s for s in selectors.item_statuses(plan, today=today, booked=booked)}
         rows = []
         for phase in plan.phases.all():
             for item in phase.items.all():
@@ -141,6 +143,10 @@ class CarePlanAdmin(ClinicScopedAdmin, SimpleHistoryAdmin):
                 )
                 rows.append({"phase": phase, "summary": summary, "status": status})
         return render_to_string("admin/careplans/cadence_overview.html", {"rows": rows, "today": today})
+
+    def booked_dates(self, plan: CarePlan) -> dict[int, list[date]]:
+        """Booked session dates per item. Care plans know only held sessions; scheduling overrides this."""
+        return {}
 
     @admin.display(description="Who changed what")
     def change_log(self, plan: CarePlan) -> SafeString:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 from typing import Any
 
 from django import forms
@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from careplans.admin import CarePlanAdmin
 from careplans.models import CarePlan
 from clinic.admin_scoping import ClinicScopedAdmin
 from clinic.roles import scope_for
@@ -292,3 +293,14 @@ class AppointmentAdmin(ClinicScopedAdmin):
             return HttpResponseRedirect(reverse("admin:scheduling_needs_attention"))
         self.message_user(request, f"Booked {len(booked)} appointment(s).", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:scheduling_calendar"))
+
+
+class CarePlanWithBookingsAdmin(CarePlanAdmin):
+    """The care-plan page, with booked appointments counted in each item's due window and status."""
+
+    def booked_dates(self, plan: CarePlan) -> dict[int, list[date]]:
+        return selectors.booked_dates([plan], timezone.now())
+
+
+admin.site.unregister(CarePlan)
+admin.site.register(CarePlan, CarePlanWithBookingsAdmin)

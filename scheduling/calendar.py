@@ -27,6 +27,16 @@ class Block:
     local_end: datetime
     top: int
     height: int
+    lane: int = 0
+    lanes: int = 1
+
+    @property
+    def left_percent(self) -> float:
+        return round(100 * self.lane / self.lanes, 2)
+
+    @property
+    def width_percent(self) -> float:
+        return round(100 / self.lanes, 2)
 
     @property
     def colour(self) -> str:
@@ -49,6 +59,28 @@ def place(appointment: Appointment, zone: ZoneInfo) -> Block:
     )
 
 
+def share_lanes(blocks: list[Block]) -> None:
+    """Sessions that overlap in time sit side by side: each run of overlapping blocks is split into lanes."""
+    blocks.sort(key=lambda b: (b.local_start, b.appointment.pk))
+    cluster: list[Block] = []
+    lane_ends: list[datetime] = []
+    for block in blocks:
+        if cluster and block.local_start >= max(b.local_end for b in cluster):
+            for member in cluster:
+                member.lanes = len(lane_ends)
+            cluster, lane_ends = [], []
+        free = next((i for i, end in enumerate(lane_ends) if end <= block.local_start), None)
+        if free is None:
+            lane_ends.append(block.local_end)
+            block.lane = len(lane_ends) - 1
+        else:
+            lane_ends[free] = block.local_end
+            block.lane = free
+        cluster.append(block)
+    for member in cluster:
+        member.lanes = len(lane_ends)
+
+
 def hour_marks() -> list[tuple[str, int]]:
     return [
         (f"{h:02d}:00", int((h - GRID_START.hour) * 60 * PIXELS_PER_MINUTE))
@@ -66,6 +98,8 @@ def day_columns(days: list[date], appointments: list[Appointment], zone: ZoneInf
         block = place(appointment, zone)
         if block.local_start.date() in columns:
             columns[block.local_start.date()].blocks.append(block)
+    for column in columns.values():
+        share_lanes(column.blocks)
     return list(columns.values())
 
 
@@ -76,6 +110,8 @@ def therapist_columns(
     for appointment in appointments:
         if appointment.therapist_id in columns:
             columns[appointment.therapist_id].blocks.append(place(appointment, zone))
+    for column in columns.values():
+        share_lanes(column.blocks)
     return list(columns.values())
 
 

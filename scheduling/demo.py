@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 
 from django.db import transaction
 
+from careplans.models import CarePlan
 from clinic.models import Therapist
-from scheduling.models import WorkingHours
+from scheduling import planning
+from scheduling.models import Appointment, WorkingHours
 
 HOURS_FROM = date(2026, 1, 1)
 SHIFTS = [(time(8), time(16)), (time(10), time(18))]
@@ -33,3 +35,12 @@ def load_working_hours() -> int:
             )
             created += made
     return created
+
+
+def plan_demo_weeks(*, now: datetime, weeks: int = 8) -> int:
+    """Book what the planner proposes for every active plan over the next weeks (once: a clinic that already
+    has planner bookings is left alone)."""
+    if Appointment.objects.filter(source=Appointment.Source.PLANNER).exists():
+        return 0
+    result = planning.propose(now=now, plans=CarePlan.objects.all(), horizon_days=weeks * 7)
+    return len(planning.proposals_accept(token=planning.sign_proposals(result.proposals), by=None))

@@ -31,6 +31,7 @@ class ItemCompliance:
     patient: Patient
     state: cadence.CadenceState
     summary: str
+    next_booked: date | None = None
 
     @property
     def label(self) -> str:
@@ -75,7 +76,9 @@ def compliance(user: Any, *, now: datetime, plans: QuerySet[CarePlan] | None = N
         today = now.astimezone(plan.patient.zone).date()
         for status in item_statuses(plan, today=today, booked=booked):
             summary = cadence_summary(status.item, rule=status.rule, in_flare=status.in_flare)
-            rows.append(ItemCompliance(plan, status.item, plan.patient, status.state, summary))
+            upcoming = [d for d in booked.get(status.item.pk, []) if d >= today]
+            next_booked = min(upcoming) if upcoming else None
+            rows.append(ItemCompliance(plan, status.item, plan.patient, status.state, summary, next_booked))
     return rows
 
 

@@ -45,7 +45,7 @@ def test_loading_the_demo_twice_changes_nothing(settings: Any, tmp_path: Path) -
     second_output = load_demo()
     assert snapshot() == first
     assert (
-        "created now: 0 locations, 0 services, 0 therapists, 0 patients, 0 working hours, 0 care plans"
+        "created now: 0 locations, 0 services, 0 therapists, 0 patients, 0 working hours, 0 care plans, 0 appointments"
         in second_output
     )
 

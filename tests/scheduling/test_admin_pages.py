@@ -4,7 +4,7 @@ and an outsider; query counts stay flat as the clinic fills up."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from careplans.models import CarePlan
 from clinic.models import Patient
@@ -171,3 +172,45 @@ def test_booking_a_clash_in_the_admin_shows_the_clash_and_saves_nothing(day: dic
     assert response.status_code == 200
     assert "Dana Tester is already seeing Ali" in response.content.decode()
     assert Appointment.objects.filter(patient=patient).count() == 0
+
+
+def test_needs_attention_shows_when_a_lapsed_item_is_next_booked(
+    day: dict[str, Any], manager_user: User, at: Callable[..., datetime]
+) -> None:
+    body = as_user(manager_user).get(reverse("admin:scheduling_needs_attention")).content.decode()
+    assert "Ali" in body  # three weeks into the plan with nothing held: overdue
+    assert at(MONDAY, 10).strftime("%a %-d %b") in body  # ...but already rebooked for Monday
+
+
+def test_sessions_at_the_same_time_sit_side_by_side_on_the_calendar(day: dict[str, Any], manager_user: User,
+                                                                     make_patient: Callable[..., Patient],
+                                                                     at: Callable[..., datetime]) -> None:  # fmt: skip
+    services.appointment_book(patient=make_patient(first_name="Carmen"), therapist=day["marcus"],
+                              service=day["pt"], location=day["location"], starts_at=at(MONDAY, 10, 15),
+                              booked_by=None)  # fmt: skip
+    body = as_user(manager_user).get(day["calendar"]).content.decode()
+    assert "left: 0.0%; width: 50.0%" in body
+    assert "left: 50.0%; width: 50.0%" in body
+    assert body.count("width: 100.0%") == 1  # Brenda at 11:00 overlaps Carmen until 11:00 only
+
+
+def test_the_care_plan_page_counts_a_booked_session_as_on_track(
+    day: dict[str, Any], therapist_user: User, make_patient: Callable[..., Patient],
+    make_plan: Callable[..., CarePlan],
+) -> None:  # fmt: skip
+    from careplans.services import careplan_record_held_session
+
+    patient = make_patient(therapist_user.therapist, first_name="Carmen")
+    today = timezone.now().astimezone(patient.zone).date()
+    plan = make_plan(
+        "Fibromyalgia, massage", therapist_user, patient=patient, start=today - timedelta(days=10)
+    )
+    item = plan.phases.get(order=0).items.get()
+    careplan_record_held_session(item=item, held_on=today - timedelta(days=3))  # next due in 4 to 11 days
+    page = reverse("admin:careplans_careplan_change", args=[plan.pk])
+    assert "Unscheduled" in as_user(therapist_user).get(page).content.decode()
+    visit = next(today + timedelta(days=n) for n in range(4, 12) if (today + timedelta(days=n)).weekday() < 5)
+    services.appointment_book(patient=patient, therapist=day["dana"], service=item.service, location=day["location"],
+                              starts_at=datetime.combine(visit, time(10), tzinfo=day["location"].zone),
+                              booked_by=None, cadence_item=item)  # fmt: skip
+    assert "On track" in as_user(therapist_user).get(page).content.decode()

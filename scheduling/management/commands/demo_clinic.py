@@ -35,6 +35,7 @@ class Command(BaseCommand):
             created = clinic_demo.load_people(password=password, progress=bar.update)
         created["working hours"] = scheduling_demo.load_working_hours()
         created["care plans"] = careplans_demo.load_care_plans(now=timezone.now())
+        created["appointments"] = scheduling_demo.plan_demo_weeks(now=timezone.now())
         for username, first, last, role in STAFF:
             clinic_demo.demo_user(username, first, last, password, Group.objects.get(name=role.value))
         summary = ", ".join(f"{count} {kind}" for kind, count in created.items())
