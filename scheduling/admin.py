@@ -7,9 +7,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -19,7 +20,7 @@ from careplans.models import CarePlan
 from clinic.admin_scoping import ClinicScopedAdmin
 from clinic.roles import scope_for
 from scheduling import admin_views, planning, selectors, services
-from scheduling.models import Appointment, ClinicClosure, TimeOff, WorkingHours
+from scheduling.models import Appointment, ClinicClosure, PlanningRun, TimeOff, WorkingHours
 from scheduling.services import BookingError
 
 
@@ -119,8 +120,59 @@ class AppointmentForm(forms.ModelForm):
         return cleaned
 
 
+class PlanningRunPages:
+    """ "Plan the whole clinic": start a run (a Celery task), watch its progress, review and book."""
+
+    admin_site: Any
+    has_add_permission: Any
+
+    def planning_runs(self, request: HttpRequest) -> QuerySet[PlanningRun]:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return PlanningRun.objects.all()
+
+    def plan_clinic_view(self, request: HttpRequest) -> HttpResponse:
+        runs = self.planning_runs(request)
+        if request.method == "POST":
+            run = planning.planning_run_start(by=request.user)
+            return HttpResponseRedirect(reverse("admin:scheduling_planning_run", args=[run.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Plan the whole clinic",
+            "runs": runs[:10],
+        }
+        return render(request, "admin/scheduling/plan_clinic.html", context)
+
+    def planning_run_view(self, request: HttpRequest, run_id: int) -> HttpResponse:
+        run = get_object_or_404(self.planning_runs(request), pk=run_id)
+        proposals = (
+            planning.describe_signed(run.proposals_token) if run.status == PlanningRun.Status.DONE else []
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Planning run {run.pk}",
+            "run": run,
+            "proposals": proposals,
+            "token": run.proposals_token,
+            "status_url": reverse("admin:scheduling_planning_run_status", args=[run.pk]),
+        }
+        return render(request, "admin/scheduling/planning_run.html", context)
+
+    def planning_run_status(self, request: HttpRequest, run_id: int) -> JsonResponse:
+        run = get_object_or_404(self.planning_runs(request), pk=run_id)
+        return JsonResponse(
+            {
+                "status": run.status,
+                "progress": run.progress,
+                "stage": run.stage,
+                "summary": run.summary,
+                "error": run.error,
+            }
+        )
+
+
 @admin.register(Appointment)
-class AppointmentAdmin(ClinicScopedAdmin):
+class AppointmentAdmin(PlanningRunPages, ClinicScopedAdmin):
     patient_path = "patient"
     list_display = ("starts_at", "patient", "therapist", "service", "location", "status", "source")
     list_filter = ("status", "location", "therapist", "source")
@@ -252,6 +304,13 @@ class AppointmentAdmin(ClinicScopedAdmin):
             ),
             path("propose/<int:plan_id>/", wrap(require_POST(self.propose_view)), name="scheduling_propose"),
             path("accept/", wrap(require_POST(self.accept_view)), name="scheduling_accept"),
+            path("plan-clinic/", wrap(self.plan_clinic_view), name="scheduling_plan_clinic"),
+            path("plan-clinic/<int:run_id>/", wrap(self.planning_run_view), name="scheduling_planning_run"),
+            path(
+                "plan-clinic/<int:run_id>/status/",
+                wrap(self.planning_run_status),
+                name="scheduling_planning_run_status",
+            ),
             *super().get_urls(),
         ]
 

@@ -159,3 +159,35 @@ class Appointment(models.Model):
 
     def local_start(self) -> datetime:
         return self.starts_at.astimezone(self.location.zone)
+
+
+class PlanningRun(models.Model):
+    """One "plan the whole clinic" request: a worker fills it in while the page shows its progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Planning"
+        DONE = "done", "Ready to review"
+        FAILED = "failed", "Failed"
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    horizon_days = models.PositiveSmallIntegerField(default=84)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    stage = models.CharField(max_length=80, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    proposals_token = models.TextField(blank=True, editable=False)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="planning_run_progress_0_to_100")
+        ]
+
+    def __str__(self) -> str:
+        return f"Planning run {self.pk} ({self.get_status_display()})"

@@ -13,12 +13,13 @@ from typing import Any
 from django.core import signing
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from careplans.models import CadenceItem, CarePlan
 from careplans.selectors import effective_cadence, with_plan_detail
 from clinic.models import Location, Patient, Therapist
 from scheduling import planner
-from scheduling.models import Appointment, ClinicClosure, TimeOff, WorkingHours
+from scheduling.models import Appointment, ClinicClosure, PlanningRun, TimeOff, WorkingHours
 from scheduling.services import BookingError, appointment_book, appointment_cancel
 
 PROPOSAL_SALT = "scheduling.proposals"
@@ -274,3 +275,73 @@ def describe_misses(misses: Iterable[planner.Miss]) -> list[dict[str, Any]]:
         }
         for m in rows
     ]
+
+
+def planning_run_start(*, by: Any, horizon_days: int = 84) -> PlanningRun:
+    """Queue a whole-clinic planning run; the worker picks it up once this transaction commits."""
+    from scheduling.tasks import plan_clinic
+
+    run = PlanningRun.objects.create(
+        requested_by=by if getattr(by, "is_authenticated", False) else None,
+        horizon_days=horizon_days,
+        stage="Waiting for a worker",
+    )
+    transaction.on_commit(lambda: plan_clinic.delay(run.pk))
+    return run
+
+
+def _progress(run_id: int, **fields: Any) -> None:
+    PlanningRun.objects.filter(pk=run_id).update(**fields)
+
+
+def planning_run_execute(*, run_id: int) -> None:
+    """Plan the whole clinic for a run, reporting each stage. Claims the run with a conditional UPDATE so a
+    redelivered task (or a second worker) never plans it twice."""
+    claimed = PlanningRun.objects.filter(pk=run_id, status=PlanningRun.Status.QUEUED).update(
+        status=PlanningRun.Status.RUNNING, progress=5, stage="Reading the clinic's plans, hours and bookings"
+    )
+    if not claimed:
+        return
+    run = PlanningRun.objects.get(pk=run_id)
+    try:
+        now = timezone.now()
+        planner_input = planning_input(now=now, plans=CarePlan.objects.all(), horizon_days=run.horizon_days)
+        _progress(run_id, progress=30, stage=f"Planning {len(planner_input.requests)} care-plan items")
+        result = planner.plan(planner_input)
+        _progress(run_id, progress=90, stage="Preparing the proposals for review")
+        summary = {
+            "proposals": len(result.proposals),
+            "misses": len(result.misses),
+            "windows_total": result.windows_total,
+            "windows_met": result.windows_met,
+        }
+        _progress(
+            run_id,
+            status=PlanningRun.Status.DONE,
+            progress=100,
+            stage="Ready to review",
+            summary=summary,
+            proposals_token=sign_proposals(result.proposals),
+            finished_at=timezone.now(),
+        )
+    except Exception as error:  # a failed run says why on its page instead of spinning for ever
+        _progress(
+            run_id,
+            status=PlanningRun.Status.FAILED,
+            stage="Failed",
+            error=f"{type(error).__name__}: {error}",
+            finished_at=timezone.now(),
+        )
+        raise
+
+
+def describe_signed(token: str) -> list[dict[str, Any]]:
+    """The proposals inside a signed token, in words (for a planning run's review page)."""
+    if not token:
+        return []
+    rows, _ = unsign_proposals(token)
+    proposals = [
+        planner.Proposal(item, patient, therapist, location, start, end, window=None)  # type: ignore[arg-type]
+        for item, patient, therapist, location, start, end in rows
+    ]
+    return describe_proposals(proposals)
