@@ -22,6 +22,7 @@ HEARTBEAT_TASK = "clinic.tasks.heartbeat"
 
 app.conf.beat_schedule = {
     "heartbeat": {"task": HEARTBEAT_TASK, "schedule": 60.0},
+    "send-due-messages": {"task": "clinic.tasks.send_due_messages", "schedule": 60.0},
     "advance-care-plan-phases": {"task": "careplans.tasks.advance_due_phases", "schedule": 3600.0},
 }
 

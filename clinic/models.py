@@ -225,3 +225,44 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+
+class Message(models.Model):
+    """The outbox: every email the clinic sends is first a row here, written in the same transaction as
+    the change that causes it, then sent by the sweeper (``clinic.messaging``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    kind = models.CharField(max_length=40, db_index=True)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="messages")
+    subject = models.CharField(
+        max_length=64, db_index=True, help_text="What it is about, e.g. appointment:42."
+    )
+    due_at = models.DateTimeField(help_text="UTC; the sweeper sends it at or after this time.")
+    dedupe_key = models.CharField(max_length=160, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=120, blank=True, help_text="host:pid of the sweeper sending it.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        indexes = [models.Index(fields=["status", "due_at"], name="outbox_due_rows")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False),
+                name="outbox_sent_rows_have_a_sent_time",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.patient.display_name} due {self.due_at:%Y-%m-%d %H:%M} UTC"

@@ -61,5 +61,5 @@ CLINIC_GRANTS: dict[Role, list[str]] = {
         for model in ("location", "service", "therapist", "patient")
         for action in ("add", "change", "delete", "view")
     ]
-    + ["clinic.view_auditevent", "auth.view_user"],
+    + ["clinic.view_auditevent", "auth.view_user", "clinic.view_message", "clinic.change_message"],
 }

@@ -63,3 +63,19 @@ def heartbeat_record(*, name: str, at: datetime | None = None) -> Heartbeat:
     """Note that a background process is alive; safe to call any number of times."""
     heartbeat, _ = Heartbeat.objects.update_or_create(name=name, defaults={"last_seen": at or timezone.now()})
     return heartbeat
+
+
+@transaction.atomic
+def patient_opt_out(*, patient: Patient, via: str) -> Patient:
+    """Stop reminder emails at once: the patient's choice, stamped, and nothing unsent goes out."""
+    from clinic.messaging import cancel_unsent
+
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if not patient.reminders_opted_out:
+        patient.reminders_opted_out = True
+        patient.reminders_opted_out_at = timezone.now()
+        patient.save(update_fields=["reminders_opted_out", "reminders_opted_out_at", "updated_at"])
+        audit_record(actor=None, action=AuditEvent.Action.CHANGE, record=patient,
+                     changed_fields=[f"reminders_opted_out (by the patient, {via})"])  # fmt: skip
+    cancel_unsent(patient=patient)
+    return patient

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from clinic.messaging import sweep
 from clinic.services import heartbeat_record
 
 
@@ -18,3 +19,10 @@ def echo(text: str) -> str:
     if not isinstance(text, str) or len(text) > 1000:
         raise ValueError("echo takes a text of at most 1000 characters.")
     return text
+
+
+@shared_task(name="clinic.tasks.send_due_messages")
+def send_due_messages() -> dict[str, int]:
+    """The outbox sweeper (beat, every minute). Safe to run many at once: claims never overlap."""
+    report = sweep()
+    return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}

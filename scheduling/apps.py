@@ -8,9 +8,13 @@ class SchedulingConfig(AppConfig):
 
     def ready(self) -> None:
         from careplans.signals import care_plan_cancelled
+        from clinic.messaging import register_renderer
         from clinic.role_grants import declare_grants
+        from scheduling.emails import KINDS, render_appointment_email
         from scheduling.services import careplan_cancel_with_bookings
 
+        for kind in KINDS:
+            register_renderer(kind, render_appointment_email)
         care_plan_cancelled.connect(
             lambda sender, plan, **_: careplan_cancel_with_bookings(plan=plan),
             weak=False,
@@ -18,7 +22,7 @@ class SchedulingConfig(AppConfig):
         )
         from clinic.roles import Role
 
-        availability = ["workinghours", "timeoff", "clinicclosure"]
+        availability = ["workinghours", "timeoff", "clinicclosure", "reminderpolicy"]
         declare_grants(
             {
                 # Front desk runs the bookings; therapists see the calendar and their own patients' sessions.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -134,6 +134,9 @@ class Appointment(models.Model):
         help_text="Why a manager booked outside working hours, in time off or on a closure.",
     )
     cancellation_reason = models.CharField(max_length=200, blank=True)
+    calendar_sequence = models.PositiveIntegerField(
+        default=0, help_text="Bumped on every change so patients' calendars replace the entry."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -191,3 +194,32 @@ class PlanningRun(models.Model):
 
     def __str__(self) -> str:
         return f"Planning run {self.pk} ({self.get_status_display()})"
+
+
+class ReminderPolicy(models.Model):
+    """How a location reminds its patients. Every location without one uses these defaults."""
+
+    location = models.OneToOneField(Location, on_delete=models.CASCADE, related_name="reminder_policy")
+    hours_before = models.PositiveSmallIntegerField(
+        default=48,
+        help_text="First reminder. Whole days keep the wall-clock time (48 h = two days before, same time).",
+    )
+    day_of_time = models.TimeField(
+        default=time(8), help_text="Second reminder, on the day, in the patient's zone."
+    )
+    early_appointment_before = models.TimeField(
+        default=time(10),
+        help_text="For appointments starting before this, remind a few hours before instead.",
+    )
+    early_hours_before = models.PositiveSmallIntegerField(default=2)
+    quiet_from = models.TimeField(default=time(21), help_text="No reminder is sent from this time...")
+    quiet_until = models.TimeField(default=time(8), help_text="...until this time (patient's zone).")
+    late_cancellation_hours = models.PositiveSmallIntegerField(
+        default=24, help_text="Closer than this, the patient is asked to phone rather than cancel online."
+    )
+
+    class Meta:
+        verbose_name_plural = "reminder policies"
+
+    def __str__(self) -> str:
+        return f"Reminders at {self.location}"

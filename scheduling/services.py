@@ -19,6 +19,7 @@ from clinic.models import Location, Patient, Service, Therapist
 from clinic.roles import Role, role_of
 from scheduling.availability import availability_problems, overlapping, pacing_problems
 from scheduling.models import Appointment, TimeOff
+from scheduling.reminders import cancellation_notice, reminders_sync
 
 
 class BookingError(Exception):
@@ -144,6 +145,7 @@ def appointment_book(
     except ValidationError as error:
         raise BookingError(" ".join(error.messages)) from error
     save_without_clash(appointment)
+    reminders_sync(appointment)
     return appointment
 
 
@@ -178,7 +180,9 @@ def appointment_reschedule(
     refuse_unless_overridden(problems, override_reason=override_reason, by=by)
     appointment.starts_at, appointment.ends_at = starts_at, ends_at
     appointment.status = Appointment.Status.BOOKED  # a moved appointment needs confirming again
+    appointment.calendar_sequence += 1
     save_without_clash(appointment)
+    reminders_sync(appointment)  # the old reminders are replaced, in this same transaction
     return appointment
 
 
@@ -197,7 +201,9 @@ def appointment_cancel(*, appointment: Appointment, by_patient: bool, reason: st
         Appointment.Status.CANCELLED_BY_PATIENT if by_patient else Appointment.Status.CANCELLED_BY_CLINIC
     )
     appointment.cancellation_reason = reason.strip()[:200]
-    appointment.save(update_fields=["status", "cancellation_reason", "updated_at"])
+    appointment.calendar_sequence += 1
+    appointment.save(update_fields=["status", "cancellation_reason", "calendar_sequence", "updated_at"])
+    cancellation_notice(appointment)
     return appointment
 
 

@@ -1,0 +1,319 @@
+"""The outbox: enqueue, claim, render, send. The only way an email leaves the clinic.
+
+How a message travels
+    1. ``enqueue`` writes a PENDING row in the caller's transaction (booking, cancelling...), keyed by a
+       unique dedupe key so a repeated call adds nothing. A patient without consent, or who opted out, gets
+       no row at all.
+    2. ``sweep`` (a beat task every minute, and safe to run many at once) claims due rows: a short
+       transaction selects them ``FOR UPDATE SKIP LOCKED``, marks them SENDING with its host:pid, and
+       commits. Two sweepers never claim the same row (on SQLite the IMMEDIATE transaction serialises the
+       claims instead).
+    3. It renders each row at send time (so a cancelled appointment renders to nothing and its row is
+       cancelled), checks the row is still SENDING (a cancel between claim and send wins), sends it over
+       one SMTP connection per batch, and marks that row SENT at once.
+    4. A transient failure (connection refused, 4xx) puts the row back to PENDING with exponential backoff;
+       a permanent one (5xx, refused recipient) or too many attempts makes it FAILED, shown in the admin
+       with its error and a "resend" action.
+
+Rows stuck in SENDING (reconciled, not blindly resent)
+    A row stays SENDING only if its sweeper died between claim and "sent". ``reconcile_stuck`` looks at who
+    claimed it: if that process is alive on this host it is just slow and is left alone (until a hard
+    timeout); if it is gone (or another host's claim is older than the timeout), the row goes back to
+    PENDING, or is cancelled if what it was about no longer applies when rendered. Because each row is
+    marked SENT right after its own SMTP call, of a dead sweeper's claimed rows only the one whose SMTP
+    transaction was in flight can have been delivered: at most one duplicate per crash, and it carries the
+    same Message-ID header so a mail client folds the two.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from clinic.models import Message, Patient
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+SENDING_TIMEOUT = timedelta(minutes=10)
+BATCH_SIZE = 100
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str] = field(default_factory=dict)
+    attachments: tuple[tuple[str, bytes, str], ...] = ()
+
+
+Renderer = Callable[[Message], RenderedEmail | None]
+_renderers: dict[str, Renderer] = {}
+
+
+def register_renderer(kind: str, renderer: Renderer) -> None:
+    """Higher apps say how to render their kinds of message (scheduling: reminders), at send time."""
+    _renderers[kind] = renderer
+
+
+def claimant() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def enqueue(
+    *, kind: str, patient: Patient, subject: str, due_at: datetime, dedupe_key: str
+) -> Message | None:
+    """Add a message to the outbox unless the patient may not receive email; idempotent by dedupe key."""
+    if kind not in _renderers:
+        raise ValueError(f"No renderer for messages of kind {kind!r}.")
+    if not patient.may_receive_email:
+        return None
+    message, _ = Message.objects.get_or_create(
+        dedupe_key=dedupe_key,
+        defaults={"kind": kind, "patient": patient, "subject": subject, "due_at": due_at},
+    )
+    return message
+
+
+def cancel_unsent(
+    *, subject: str | None = None, patient: Patient | None = None, kinds: tuple[str, ...] = ()
+) -> int:
+    """Cancel what has not been sent yet, including rows claimed but not yet sent."""
+    unsent = Message.objects.filter(status__in=[Message.Status.PENDING, Message.Status.SENDING])
+    if subject is not None:
+        unsent = unsent.filter(subject=subject)
+    if patient is not None:
+        unsent = unsent.filter(patient=patient)
+    if kinds:
+        unsent = unsent.filter(kind__in=kinds)
+    return unsent.update(status=Message.Status.CANCELLED, last_error="")
+
+
+def mail_domain() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def render(message: Message) -> EmailMultiAlternatives | None:
+    rendered = _renderers[message.kind](message)
+    if rendered is None:
+        return None
+    email = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.patient.email],
+        headers={
+            "Message-ID": f"<outbox-{message.pk}@{mail_domain()}>",
+            "X-Outbox-Id": str(message.pk),
+            **rendered.headers,
+        },
+    )
+    email.attach_alternative(rendered.html, "text/html")
+    for filename, content, mimetype in rendered.attachments:
+        email.attach(filename, content, mimetype)
+    return email
+
+
+def claim_batch(*, now: datetime, size: int = BATCH_SIZE, by: str | None = None) -> list[int]:
+    with transaction.atomic():
+        due = Message.objects.select_for_update(skip_locked=True).filter(
+            status=Message.Status.PENDING, due_at__lte=now
+        )
+        ids = list(due.order_by("due_at", "id").values_list("id", flat=True)[:size])
+        if ids:
+            Message.objects.filter(id__in=ids).update(
+                status=Message.Status.SENDING,
+                claimed_at=now,
+                claimed_by=by or claimant(),
+                attempts=F("attempts") + 1,
+            )
+    return ids
+
+
+def is_permanent(error: Exception) -> bool:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return False
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def record_failure(message_id: int, error: Exception, *, now: datetime) -> None:
+    message = Message.objects.filter(pk=message_id, status=Message.Status.SENDING).first()
+    if message is None:
+        return
+    text = f"{type(error).__name__}: {error}"[:2000]
+    if is_permanent(error) or message.attempts >= MAX_ATTEMPTS:
+        Message.objects.filter(pk=message_id).update(status=Message.Status.FAILED, last_error=text)
+    else:
+        Message.objects.filter(pk=message_id).update(
+            status=Message.Status.PENDING, last_error=text, due_at=now + backoff(message.attempts)
+        )
+
+
+@dataclass
+class SweepReport:
+    claimed: int = 0
+    sent: int = 0
+    cancelled: int = 0
+    failed: int = 0
+    retrying: int = 0
+    reconciled: int = 0
+
+
+def send_batch(
+    ids: list[int],
+    *,
+    now: datetime,
+    report: SweepReport,
+    before_send: Callable[[Message], None] | None = None,
+) -> None:
+    """Send claimed rows over one SMTP connection, marking each SENT as soon as its own send returns."""
+    messages = Message.objects.filter(id__in=ids, status=Message.Status.SENDING).select_related("patient")
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+    except Exception as down:  # the server is down: every claimed row waits and retries
+        for message_id in ids:
+            record_failure(message_id, down, now=now)
+        report.retrying += len(ids)
+        return
+    try:
+        pending = list(messages.order_by("due_at", "id"))
+        for position, message in enumerate(pending):
+            outcome, send_error = send_one(message, connection, now=now, before_send=before_send)
+            setattr(report, outcome, getattr(report, outcome) + 1)
+            if outcome == "retrying" and connection_lost(send_error):
+                try:
+                    connection.close()
+                    connection.open()
+                except Exception as reopen_error:  # still down: the rest of the batch waits for a later sweep
+                    for later in pending[position + 1 :]:
+                        record_failure(later.pk, reopen_error, now=now)
+                    report.retrying += len(pending) - position - 1
+                    return
+    finally:
+        connection.close()
+
+
+def send_one(
+    message: Message, connection: object, *, now: datetime, before_send: Callable[[Message], None] | None
+) -> tuple[str, Exception | None]:
+    """Render, re-check and send one claimed row; returns the SweepReport counter it adds to, and the error."""
+    try:
+        email = render(message)
+    except Exception as error:  # a poison row fails alone, never the sweeper
+        logger.exception("outbox: cannot render message %s", message.pk)
+        Message.objects.filter(pk=message.pk).update(
+            status=Message.Status.FAILED, last_error=f"render: {error}"
+        )
+        return "failed", error
+    if email is None:
+        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+            status=Message.Status.CANCELLED
+        )
+        return "cancelled", None
+    if before_send is not None:
+        before_send(message)
+    if not Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).exists():
+        return "cancelled", None  # cancelled between claim and send: it never leaves
+    try:
+        connection.send_messages([email])  # type: ignore[attr-defined]
+    except Exception as error:
+        record_failure(message.pk, error, now=now)
+        failed = Message.objects.filter(pk=message.pk, status=Message.Status.FAILED).exists()
+        return ("failed" if failed else "retrying"), error
+    Message.objects.filter(pk=message.pk).update(
+        status=Message.Status.SENT,
+        sent_at=timezone.now(),
+        provider_message_id=email.extra_headers["Message-ID"],
+    )
+    return "sent", None
+
+
+def connection_lost(error: Exception | None) -> bool:
+    """Whether a send failed because the connection itself broke (not because a recipient was refused)."""
+    return isinstance(error, smtplib.SMTPServerDisconnected) or (
+        isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
+    )
+
+
+def process_alive(claimed_by: str) -> bool:
+    host, _, pid = claimed_by.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reconcile_stuck(*, now: datetime) -> int:
+    """Return rows whose sweeper is gone to PENDING (see the module docstring); leave live claims alone."""
+    requeued = 0
+    for message in Message.objects.filter(status=Message.Status.SENDING).only(
+        "id", "claimed_by", "claimed_at"
+    ):
+        timed_out = message.claimed_at is None or now - message.claimed_at > SENDING_TIMEOUT
+        same_host = message.claimed_by.rpartition(":")[0] == socket.gethostname()
+        gone = same_host and not process_alive(message.claimed_by)
+        if message.claimed_by == claimant() or not (gone or timed_out):
+            continue
+        requeued += Message.objects.filter(
+            pk=message.pk, status=Message.Status.SENDING, claimed_by=message.claimed_by
+        ).update(
+            status=Message.Status.PENDING,
+            claimed_by="",
+            last_error="requeued: its sweeper stopped before sending",
+        )
+    return requeued
+
+
+def sweep(
+    *, now: datetime | None = None, batch_size: int = BATCH_SIZE, time_budget: float = 50.0
+) -> SweepReport:
+    """Send everything due, batch by batch, for at most ``time_budget`` seconds (the next beat tick goes on)."""
+    started = timezone.now()
+    report = SweepReport(reconciled=reconcile_stuck(now=now or started))
+    while (timezone.now() - started).total_seconds() < time_budget:
+        moment = now or timezone.now()
+        ids = claim_batch(now=moment, size=batch_size)
+        if not ids:
+            break
+        report.claimed += len(ids)
+        send_batch(ids, now=moment, report=report)
+    return report
+
+
+@transaction.atomic
+def message_resend(*, message: Message) -> Message:
+    """Put a failed (or cancelled) message back in the queue, to go now with a fresh count of attempts."""
+    if message.status not in (Message.Status.FAILED, Message.Status.CANCELLED):
+        raise ValueError(
+            f"Only failed or cancelled messages can be resent; this one is {message.get_status_display().lower()}."
+        )
+    Message.objects.filter(pk=message.pk).update(
+        status=Message.Status.PENDING, attempts=0, due_at=timezone.now(), claimed_by="", last_error=""
+    )
+    message.refresh_from_db()
+    return message

@@ -1,0 +1,95 @@
+"""What reminder, confirmation and cancellation emails say: the patient's name, when, where, how to reach
+the clinic, and action links. Never the service, diagnosis, care plan or scores (HHS FAQs 198 and 570)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+from icalendar import Calendar, Event
+
+from clinic.consent import unsubscribe_url
+from clinic.messaging import RenderedEmail, mail_domain
+from clinic.models import Message
+from scheduling import links
+from scheduling.models import Appointment
+from scheduling.reminders import CANCELLATION, CONFIRMATION, REMINDER, policy_for
+
+
+def appointment_of(message: Message) -> Appointment | None:
+    kind, _, pk = message.subject.partition(":")
+    if kind != "appointment" or not pk.isdigit():
+        return None
+    return Appointment.objects.select_related("patient", "location").filter(pk=int(pk)).first()
+
+
+def context_for(appointment: Appointment, *, now: datetime) -> dict[str, Any]:
+    patient, location = appointment.patient, appointment.location
+    start = appointment.starts_at.astimezone(patient.zone)
+    late_hours = policy_for(appointment).late_cancellation_hours
+    upcoming = appointment.status in Appointment.UPCOMING and appointment.starts_at > now
+    return {
+        "clinic_name": settings.CLINIC_NAME,
+        "name": patient.display_name,
+        "date": f"{start:%A} {start.day} {start:%B %Y}",
+        "time": f"{start:%H:%M}",
+        "zone": patient.time_zone.replace("_", " "),
+        "location_name": location.name,
+        "location_address": location.address,
+        "location_phone": location.phone,
+        "confirm_url": links.action_url(appointment, "confirm")
+        if upcoming and appointment.status == Appointment.Status.BOOKED
+        else "",
+        "cancel_url": links.action_url(appointment, "cancel") if upcoming else "",
+        "late": (appointment.starts_at - now).total_seconds() < late_hours * 3600,
+        "unsubscribe_url": unsubscribe_url(patient),
+    }
+
+
+def calendar_file(appointment: Appointment, *, cancelled: bool) -> bytes:
+    """An .ics whose UID stays the same for the appointment, so an update replaces and a cancel removes it."""
+    calendar = Calendar()
+    calendar.add("prodid", f"-//{settings.CLINIC_NAME}//Appointments//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
+    event = Event()
+    event.add("uid", f"appointment-{appointment.pk}@{mail_domain()}")
+    event.add("sequence", appointment.calendar_sequence)
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", appointment.starts_at)
+    event.add("dtend", appointment.ends_at)
+    event.add("summary", f"Appointment at {appointment.location.name}")
+    event.add("location", ", ".join(appointment.location.address.splitlines()))
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def render_appointment_email(message: Message) -> RenderedEmail | None:
+    """Render at send time; None (the message is dropped) once the reminder no longer makes sense."""
+    appointment = appointment_of(message)
+    now = timezone.now()
+    if appointment is None:
+        return None
+    cancelled = message.kind == CANCELLATION
+    if not cancelled and (appointment.status not in Appointment.UPCOMING or appointment.starts_at <= now):
+        return None
+    context = context_for(appointment, now=now)
+    folder = f"emails/{message.kind}"
+    unsubscribe = context["unsubscribe_url"]
+    return RenderedEmail(
+        subject=" ".join(render_to_string(f"{folder}/subject.txt", context).split()),
+        text=render_to_string(f"{folder}/body.txt", context),
+        html=render_to_string(f"{folder}/body.html", context),
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+        attachments=(("appointment.ics", calendar_file(appointment, cancelled=cancelled), "text/calendar"),),
+    )
+
+
+KINDS = (REMINDER, CONFIRMATION, CANCELLATION)

@@ -1,0 +1,81 @@
+"""Patient pages reached from email links: confirm or cancel one appointment, without an account.
+
+A GET only shows the appointment and a button (mail scanners that follow links change nothing); the POST
+acts. Every problem with a link gets a page in plain words and changes nothing.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from scheduling import links, services
+from scheduling.emails import context_for
+from scheduling.models import Appointment
+from scheduling.services import BookingError
+
+
+def problem(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
+    return render(request, "patient/problem.html", {"message": message}, status=status)
+
+
+def page(request: HttpRequest, target: links.LinkTarget, template: str, **extra: object) -> HttpResponse:
+    context = context_for(target.appointment, now=timezone.now())
+    return render(request, template, {**context, "appointment": target.appointment, **extra})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        target = links.resolve(token, action="confirm")
+    except links.LinkProblem as error:
+        return problem(
+            request, str(error), status=410 if "expired" in str(error) or "moved" in str(error) else 400
+        )
+    appointment = target.appointment
+    if appointment.status == Appointment.Status.CONFIRMED:
+        return page(
+            request, target, "patient/done.html", headline="You have already confirmed. See you then!"
+        )
+    if appointment.status != Appointment.Status.BOOKED:
+        return problem(
+            request, "This appointment is no longer booked, so it cannot be confirmed.", status=409
+        )
+    if request.method == "GET":
+        return page(request, target, "patient/confirm.html")
+    services.appointment_confirm(appointment=appointment)
+    return page(request, target, "patient/done.html", headline="Thank you, your appointment is confirmed.")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        target = links.resolve(token, action="cancel")
+    except links.LinkProblem as error:
+        return problem(
+            request, str(error), status=410 if "expired" in str(error) or "moved" in str(error) else 400
+        )
+    appointment = target.appointment
+    if appointment.status in (
+        Appointment.Status.CANCELLED_BY_PATIENT,
+        Appointment.Status.CANCELLED_BY_CLINIC,
+    ):
+        return page(request, target, "patient/done.html", headline="This appointment is already cancelled.")
+    context = context_for(appointment, now=timezone.now())
+    if context["late"]:
+        return page(request, target, "patient/call_us.html")
+    if request.method == "GET":
+        return page(request, target, "patient/cancel.html")
+    try:
+        services.appointment_cancel(
+            appointment=appointment, by_patient=True, reason="Cancelled from the email link"
+        )
+    except BookingError as error:
+        return problem(request, str(error), status=409)
+    return page(request, target, "patient/done.html", headline="Your appointment is cancelled.",
+                cancelled=True)  # fmt: skip
