@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
-from clinic import services
+from clinic import messaging, services
 from clinic.admin_scoping import ClinicScopedAdmin
-from clinic.models import WEEKDAY_NAMES, AuditEvent, Location, Patient, Service, Therapist
+from clinic.models import WEEKDAY_NAMES, AuditEvent, Location, Message, Patient, Service, Therapist
 from clinic.roles import Role, role_of
 from clinic.validators import time_zone_choices
 
@@ -160,3 +162,60 @@ class AuditEventAdmin(ClinicScopedAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Message)
+class MessageAdmin(ClinicScopedAdmin):
+    """The outbox: what was sent, what is waiting, what failed and why."""
+
+    patient_path = "patient"
+    list_display = ("due_at", "kind", "patient", "status", "attempts", "sent_at", "short_error")
+    list_filter = ("status", "kind")
+    list_select_related = ("patient",)
+    search_fields = ("patient__first_name", "patient__last_name", "subject")
+    date_hierarchy = "due_at"
+    actions = ["resend"]
+    fields = ("kind", "patient", "subject", "status", "due_at", "attempts", "last_error", "claimed_by", "claimed_at",
+              "sent_at", "provider_message_id", "dedupe_key", "rendered")  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="Last error")
+    def short_error(self, message: Message) -> str:
+        return message.last_error[:80]
+
+    @admin.display(description="The email as the patient gets it")
+    def rendered(self, message: Message) -> SafeString:
+        try:
+            email = messaging.render(message)
+        except Exception as error:  # show why a poison row cannot render instead of a 500
+            return format_html("<p>Cannot render: {}</p>", error)
+        if email is None:
+            return format_html("<p>{}</p>", "Nothing to send: what it was about no longer applies.")
+        html = next((content for content, mimetype in email.alternatives if mimetype == "text/html"), "")
+        return format_html(
+            '<p><strong>Subject:</strong> {}</p><pre style="white-space:pre-wrap">{}</pre>'
+            '<iframe title="HTML version" sandbox srcdoc="{}" style="width:100%;height:28rem;border:1px solid #ccc">'
+            "</iframe>",
+            email.subject, email.body, html,
+        )  # fmt: skip
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(
+            request, obj
+        )  # the list's actions, never the form
+
+    @admin.action(description="Resend (put back in the queue now)", permissions=["change"])
+    def resend(self, request: HttpRequest, messages_: QuerySet[Message]) -> None:
+        for message in messages_:
+            try:
+                messaging.message_resend(message=message)
+            except ValueError as error:
+                self.message_user(request, f"{message}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{message}: queued again.")

@@ -48,6 +48,8 @@ CLINIC_GRANTS: dict[Role, list[str]] = {
         "clinic.view_patient",
         "clinic.add_patient",
         "clinic.change_patient",
+        "clinic.view_message",
+        "clinic.change_message",
     ],
     Role.THERAPIST: [
         "clinic.view_location",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django import forms
@@ -11,16 +11,20 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from careplans.admin import CarePlanAdmin
 from careplans.models import CarePlan
 from clinic.admin_scoping import ClinicScopedAdmin
+from clinic.models import Message
 from clinic.roles import scope_for
 from scheduling import admin_views, planning, selectors, services
-from scheduling.models import Appointment, ClinicClosure, PlanningRun, TimeOff, WorkingHours
+from scheduling.models import Appointment, ClinicClosure, PlanningRun, ReminderPolicy, TimeOff, WorkingHours
+from scheduling.reminders import local
 from scheduling.services import BookingError
 
 
@@ -38,6 +42,19 @@ class WorkingHoursAdmin(ClinicScopedAdmin):
     )
     list_filter = ("location", "weekday", "therapist")
     list_select_related = ("therapist__user", "location")
+
+
+@admin.register(ReminderPolicy)
+class ReminderPolicyAdmin(ClinicScopedAdmin):
+    patient_path = None
+    list_display = (
+        "location",
+        "hours_before",
+        "day_of_time",
+        "quiet_from",
+        "quiet_until",
+        "late_cancellation_hours",
+    )
 
 
 @admin.register(ClinicClosure)
@@ -207,7 +224,15 @@ class AppointmentAdmin(PlanningRunPages, ClinicScopedAdmin):
             "override_reason",
             "cancellation_reason",
             "created_at",
+            "emails",
         ]
+
+    @admin.display(description="Emails about this appointment")
+    def emails(self, appointment: Appointment) -> SafeString:
+        rows = Message.objects.filter(subject=f"appointment:{appointment.pk}").order_by("due_at", "id")
+        return render_to_string(
+            "admin/scheduling/appointment_emails.html", {"rows": rows, "appointment": appointment}
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
@@ -304,6 +329,9 @@ class AppointmentAdmin(PlanningRunPages, ClinicScopedAdmin):
             ),
             path("propose/<int:plan_id>/", wrap(require_POST(self.propose_view)), name="scheduling_propose"),
             path("accept/", wrap(require_POST(self.accept_view)), name="scheduling_accept"),
+            path(
+                "<int:pk>/reschedule/", wrap(require_POST(self.reschedule_view)), name="scheduling_reschedule"
+            ),
             path("plan-clinic/", wrap(self.plan_clinic_view), name="scheduling_plan_clinic"),
             path("plan-clinic/<int:run_id>/", wrap(self.planning_run_view), name="scheduling_planning_run"),
             path(
@@ -313,6 +341,34 @@ class AppointmentAdmin(PlanningRunPages, ClinicScopedAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def reschedule_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Move an appointment to a new local time at its location (reminders are replaced with it)."""
+        appointment = self.get_object(request, str(pk))
+        if appointment is None or not self.has_change_permission(request, appointment):
+            raise Http404("No such appointment.")
+        page = reverse("admin:scheduling_appointment_change", args=[pk])
+        try:
+            wall = datetime.fromisoformat(request.POST.get("starts_at", ""))
+        except ValueError:
+            self.message_user(request, "Give the new time as a date and a time.", messages.ERROR)
+            return HttpResponseRedirect(page)
+        starts_at = local(wall.replace(tzinfo=None), appointment.location.zone)
+        if starts_at.replace(tzinfo=None) != wall.replace(tzinfo=None):
+            self.message_user(
+                request, f"{wall:%H:%M} does not exist that day (the clocks go forward).", messages.ERROR
+            )
+            return HttpResponseRedirect(page)
+        try:
+            services.appointment_reschedule(appointment=appointment, starts_at=starts_at, by=request.user,
+                                            override_reason=request.POST.get("override_reason", ""))  # fmt: skip
+        except BookingError as error:
+            self.message_user(request, str(error), messages.ERROR)
+        else:
+            self.message_user(
+                request, f"Moved to {starts_at:%a %d %b %H:%M}; the patient's reminders follow it."
+            )
+        return HttpResponseRedirect(page)
 
     def propose_view(self, request: HttpRequest, plan_id: int) -> HttpResponse:
         if not self.has_add_permission(request):
