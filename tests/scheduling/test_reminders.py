@@ -32,8 +32,7 @@ def schedule(
     ]
 
 
-def moment(zone: ZoneInfo, *parts: int) -> datetime:
-    year, month, day, hour, minute = parts
+def moment(zone: ZoneInfo, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=zone)
 
 
