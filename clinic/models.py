@@ -265,4 +265,8 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} for {self.patient.display_name} due {self.due_at:%Y-%m-%d %H:%M} UTC"
+        return f"{self.kind_label} for {self.patient.display_name} due {self.due_at:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def kind_label(self) -> str:
+        return self.kind.replace("_", " ").capitalize()
