@@ -22,6 +22,14 @@ def problem(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
     return render(request, "patient/problem.html", {"message": message}, status=status)
 
 
+def resolve_or_problem(request: HttpRequest, token: str, action: str) -> links.LinkTarget | HttpResponse:
+    try:
+        return links.resolve(token, action=action)
+    except links.LinkProblem as error:
+        gone = "expired" in str(error) or "moved" in str(error)
+        return problem(request, str(error), status=410 if gone else 400)
+
+
 def page(request: HttpRequest, target: links.LinkTarget, template: str, **extra: object) -> HttpResponse:
     context = context_for(target.appointment, now=timezone.now())
     return render(request, template, {**context, "appointment": target.appointment, **extra})
@@ -30,12 +38,9 @@ def page(request: HttpRequest, target: links.LinkTarget, template: str, **extra:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        target = links.resolve(token, action="confirm")
-    except links.LinkProblem as error:
-        return problem(
-            request, str(error), status=410 if "expired" in str(error) or "moved" in str(error) else 400
-        )
+    target = resolve_or_problem(request, token, "confirm")
+    if isinstance(target, HttpResponse):
+        return target
     appointment = target.appointment
     if appointment.status == Appointment.Status.CONFIRMED:
         return page(
@@ -54,12 +59,9 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def cancel(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        target = links.resolve(token, action="cancel")
-    except links.LinkProblem as error:
-        return problem(
-            request, str(error), status=410 if "expired" in str(error) or "moved" in str(error) else 400
-        )
+    target = resolve_or_problem(request, token, "cancel")
+    if isinstance(target, HttpResponse):
+        return target
     appointment = target.appointment
     if appointment.status in (
         Appointment.Status.CANCELLED_BY_PATIENT,

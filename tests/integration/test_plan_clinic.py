@@ -3,38 +3,21 @@
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from careplans.models import CarePlan
-from clinic.celery import app
 from clinic.models import Patient
 from scheduling.models import Appointment, PlanningRun
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def worker() -> Iterator[Any]:
-    queue = f"test-{uuid.uuid4().hex[:10]}"
-    saved = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
-    try:
-        with start_worker(
-            app, pool="solo", perform_ping_check=False, queues=[queue], shutdown_timeout=10
-        ) as w:
-            yield w
-    finally:
-        app.conf.task_default_queue = saved
 
 
 def test_the_whole_clinic_is_planned_by_a_worker_and_booked_from_the_review_page(

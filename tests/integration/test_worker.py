@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 
 from clinic.celery import app
 from clinic.models import Heartbeat
 from clinic.tasks import echo, heartbeat
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def worker() -> Iterator[Any]:
-    """A worker thread consuming a queue of its own, so nothing left on a shared broker can interfere."""
-    queue = f"test-{uuid.uuid4().hex[:10]}"
-    saved = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
-    try:
-        with start_worker(
-            app, pool="solo", perform_ping_check=False, queues=[queue], shutdown_timeout=10
-        ) as w:
-            yield w
-    finally:
-        app.conf.task_default_queue = saved
 
 
 def test_a_task_travels_through_the_broker_to_a_worker_and_back(worker: Any) -> None:
