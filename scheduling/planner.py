@@ -45,10 +45,10 @@ The cadence chain of an item
     * An existing booking of the item inside the window meets it (one booking per window, so a window that
       needs two sessions a week is met by two bookings, one step at a time). Bookings before today are
       ignored, as cadence ignores them.
-    * A missed window: the chain goes on as if the session happened on the first alternative's date, or,
-      with no alternative, on the window's last date (for a count rule, the last date of the window without
-      a session of this item, so every step adds a new date and the chain always moves on). Alternatives
-      are suggestions: they are not reserved and do not count for pacing.
+    * A missed window: the chain goes on as if the session happened on the window's last date (for a count
+      rule, the last date of the window without a session of this item, so every step adds a new date and
+      the chain always moves on). Never on an alternative's date: alternatives are suggestions, not reserved
+      and not counted for pacing, and assuming one would let an unbooked session fill the next period.
     * The chain stops at the first window that opens on or after the horizon (the patient-local date of
       ``now + horizon_days``). A window that opens before it is searched over all of its dates, even those
       past the horizon, so the caller should supply hours, bookings and blocked time beyond the horizon by
@@ -660,9 +660,9 @@ class _Planner:
                 alternatives=tuple(self._proposal(chain, alt, window) for alt in alternatives),
             )
         )
-        if alternatives:
-            chain.sessions.add(alternatives[0].day)
-            return True
+        # Chain on as if the session happened on the window's last free date. Not on an alternative's date:
+        # alternatives are only suggestions, and assuming one (usually in the next period) would fill that
+        # period's minimum with a session nobody booked, silently skipping it.
         day = window.latest
         while day in chain.sessions:
             day -= ONE_DAY

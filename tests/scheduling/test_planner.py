@@ -888,3 +888,27 @@ def test_misses_are_reported_with_their_window_and_an_empty_tuple_when_nothing_i
             alternatives=(),
         ),
     )
+
+
+def test_a_missed_week_does_not_swallow_the_next_week() -> None:
+    """Found by bench/planner.py: after a missed weekly window the planner once assumed a session on the
+    first (unbooked) alternative's date, so the following week got nothing and was not even reported."""
+    from careplans.cadence import CountPerPeriod
+    from scheduling.planner import Blocked, ItemRequest, Pacing, PatientInfo, PlanningInput, WeeklyHours, plan
+
+    zone = "America/New_York"
+    hours = tuple(WeeklyHours(1, 1, zone, wd, time(9), time(17), date(2026, 1, 1), None) for wd in range(5))
+    away = Blocked(
+        1, None, datetime(2026, 3, 4, 5, tzinfo=UTC), datetime(2026, 3, 7, 5, tzinfo=UTC)
+    )  # Wed-Fri
+    result = plan(
+        PlanningInput(
+            now=datetime(2026, 3, 4, 13, tzinfo=UTC), horizon_days=21, hours=hours, blocked=(away,), bookings=(),
+            patients=(PatientInfo(1, zone, Pacing(1, 0, 7), frozenset(), None, None),),
+            requests=(ItemRequest(1, 1, CountPerPeriod(1, 1, 7), date(2026, 3, 2), (), 45, True, (1,)),),
+        )
+    )  # fmt: skip
+    weeks = sorted({p.start.astimezone(ZoneInfo(zone)).date().isocalendar().week for p in result.proposals})
+    assert weeks == [11, 12, 13]  # the weeks of 9, 16 and 23 March all get their session
+    assert [m.window.earliest for m in result.misses] == [date(2026, 3, 4)]  # only the week already lost
+    assert result.windows_total == result.windows_met + len(result.misses) == 4
