@@ -34,6 +34,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -60,13 +61,18 @@ class RenderedEmail:
     attachments: tuple[tuple[str, bytes, str], ...] = ()
 
 
-Renderer = Callable[[Message], RenderedEmail | None]
-_renderers: dict[str, Renderer] = {}
+Renderer = Callable[[Message, Any], RenderedEmail | None]
+Preloader = Callable[[list[Message]], Any]
+_renderers: dict[str, tuple[Renderer, Preloader]] = {}
 
 
-def register_renderer(kind: str, renderer: Renderer) -> None:
-    """Higher apps say how to render their kinds of message (scheduling: reminders), at send time."""
-    _renderers[kind] = renderer
+def register_renderer(kind: str, renderer: Renderer, preload: Preloader = lambda messages: None) -> None:
+    """Higher apps say how to render their kinds of message (scheduling: reminders), at send time.
+
+    ``preload`` reads what a whole batch of messages needs in a few queries; its result is handed to
+    ``renderer`` with each message, so a batch of a hundred does not cost a hundred look-ups.
+    """
+    _renderers[kind] = (renderer, preload)
 
 
 def claimant() -> str:
@@ -106,8 +112,9 @@ def mail_domain() -> str:
     return urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
-def render(message: Message) -> EmailMultiAlternatives | None:
-    rendered = _renderers[message.kind](message)
+def render(message: Message, preloaded: Any = None) -> EmailMultiAlternatives | None:
+    renderer, preload = _renderers[message.kind]
+    rendered = renderer(message, preload([message]) if preloaded is None else preloaded)
     if rendered is None:
         return None
     email = EmailMultiAlternatives(
@@ -197,8 +204,13 @@ def send_batch(
         return
     try:
         pending = list(messages.order_by("due_at", "id"))
+        preloaded = {
+            kind: _renderers[kind][1]([m for m in pending if m.kind == kind])
+            for kind in {m.kind for m in pending}
+        }
         for position, message in enumerate(pending):
-            outcome, send_error = send_one(message, connection, now=now, before_send=before_send)
+            outcome, send_error = send_one(message, connection, now=now, before_send=before_send,
+                                           preloaded=preloaded[message.kind])  # fmt: skip
             setattr(report, outcome, getattr(report, outcome) + 1)
             if outcome == "retrying" and connection_lost(send_error):
                 try:
@@ -214,11 +226,16 @@ def send_batch(
 
 
 def send_one(
-    message: Message, connection: object, *, now: datetime, before_send: Callable[[Message], None] | None
+    message: Message,
+    connection: object,
+    *,
+    now: datetime,
+    before_send: Callable[[Message], None] | None,
+    preloaded: Any = None,
 ) -> tuple[str, Exception | None]:
     """Render, re-check and send one claimed row; returns the SweepReport counter it adds to, and the error."""
     try:
-        email = render(message)
+        email = render(message, preloaded)
     except Exception as error:  # a poison row fails alone, never the sweeper
         logger.exception("outbox: cannot render message %s", message.pk)
         Message.objects.filter(pk=message.pk).update(
@@ -290,16 +307,29 @@ def reconcile_stuck(*, now: datetime) -> int:
 
 
 def sweep(
-    *, now: datetime | None = None, batch_size: int = BATCH_SIZE, time_budget: float = 50.0
+    *,
+    now: datetime | None = None,
+    batch_size: int = BATCH_SIZE,
+    time_budget: float = 50.0,
+    on_backlog: Callable[[], object] | None = None,
 ) -> SweepReport:
-    """Send everything due, batch by batch, for at most ``time_budget`` seconds (the next beat tick goes on)."""
+    """Send everything due, batch by batch, for at most ``time_budget`` seconds (the next beat tick goes on).
+
+    When a claim comes back full there is a backlog: ``on_backlog`` is called once (the task enqueues
+    another sweep), so a burst spreads over every worker process; claims never overlap, so this only adds
+    hands, never duplicates.
+    """
     started = timezone.now()
     report = SweepReport(reconciled=reconcile_stuck(now=now or started))
+    asked_for_help = False
     while (timezone.now() - started).total_seconds() < time_budget:
         moment = now or timezone.now()
         ids = claim_batch(now=moment, size=batch_size)
         if not ids:
             break
+        if len(ids) == batch_size and on_backlog is not None and not asked_for_help:
+            on_backlog()
+            asked_for_help = True
         report.claimed += len(ids)
         send_batch(ids, now=moment, report=report)
     return report

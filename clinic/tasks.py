@@ -24,5 +24,5 @@ def echo(text: str) -> str:
 @shared_task(name="clinic.tasks.send_due_messages")
 def send_due_messages() -> dict[str, int]:
     """The outbox sweeper (beat, every minute). Safe to run many at once: claims never overlap."""
-    report = sweep()
+    report = sweep(on_backlog=send_due_messages.delay)
     return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}

@@ -10,11 +10,11 @@ class SchedulingConfig(AppConfig):
         from careplans.signals import care_plan_cancelled
         from clinic.messaging import register_renderer
         from clinic.role_grants import declare_grants
-        from scheduling.emails import KINDS, render_appointment_email
+        from scheduling.emails import KINDS, preload, render_appointment_email
         from scheduling.services import careplan_cancel_with_bookings
 
         for kind in KINDS:
-            register_renderer(kind, render_appointment_email)
+            register_renderer(kind, render_appointment_email, preload)
         care_plan_cancelled.connect(
             lambda sender, plan, **_: careplan_cancel_with_bookings(plan=plan),
             weak=False,

@@ -3,6 +3,7 @@ the clinic, and action links. Never the service, diagnosis, care plan or scores 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,20 +17,35 @@ from clinic.messaging import RenderedEmail, mail_domain
 from clinic.models import Message
 from scheduling import links
 from scheduling.models import Appointment
-from scheduling.reminders import CANCELLATION, CONFIRMATION, REMINDER, policy_for
+from scheduling.reminders import CANCELLATION, CONFIRMATION, REMINDER, PolicyValues, policies_for, policy_for
 
 
-def appointment_of(message: Message) -> Appointment | None:
+@dataclass(frozen=True)
+class Batch:
+    """What a batch of appointment emails needs, read in two queries."""
+
+    appointments: dict[int, Appointment]
+    policies: dict[int, PolicyValues]
+
+
+def appointment_id(message: Message) -> int | None:
     kind, _, pk = message.subject.partition(":")
-    if kind != "appointment" or not pk.isdigit():
-        return None
-    return Appointment.objects.select_related("patient", "location").filter(pk=int(pk)).first()
+    return int(pk) if kind == "appointment" and pk.isdigit() else None
 
 
-def context_for(appointment: Appointment, *, now: datetime) -> dict[str, Any]:
+def preload(messages: list[Message]) -> Batch:
+    ids = {pk for m in messages if (pk := appointment_id(m)) is not None}
+    appointments = Appointment.objects.select_related("patient", "location").in_bulk(ids)
+    policies = policies_for({a.location_id for a in appointments.values()})
+    return Batch(appointments, policies)
+
+
+def context_for(
+    appointment: Appointment, *, now: datetime, policy: PolicyValues | None = None
+) -> dict[str, Any]:
     patient, location = appointment.patient, appointment.location
     start = appointment.starts_at.astimezone(patient.zone)
-    late_hours = policy_for(appointment).late_cancellation_hours
+    late_hours = (policy or policy_for(appointment)).late_cancellation_hours
     upcoming = appointment.status in Appointment.UPCOMING and appointment.starts_at > now
     return {
         "clinic_name": settings.CLINIC_NAME,
@@ -68,16 +84,17 @@ def calendar_file(appointment: Appointment, *, cancelled: bool) -> bytes:
     return calendar.to_ical()
 
 
-def render_appointment_email(message: Message) -> RenderedEmail | None:
+def render_appointment_email(message: Message, batch: Batch) -> RenderedEmail | None:
     """Render at send time; None (the message is dropped) once the reminder no longer makes sense."""
-    appointment = appointment_of(message)
+    pk = appointment_id(message)
+    appointment = batch.appointments.get(pk) if pk is not None else None
     now = timezone.now()
     if appointment is None:
         return None
     cancelled = message.kind == CANCELLATION
     if not cancelled and (appointment.status not in Appointment.UPCOMING or appointment.starts_at <= now):
         return None
-    context = context_for(appointment, now=now)
+    context = context_for(appointment, now=now, policy=batch.policies.get(appointment.location_id))
     folder = f"emails/{message.kind}"
     unsubscribe = context["unsubscribe_url"]
     return RenderedEmail(

@@ -51,9 +51,16 @@ class PlannedMessage:
 
 
 def policy_for(appointment: Appointment) -> PolicyValues:
-    policy = ReminderPolicy.objects.filter(location_id=appointment.location_id).first()
-    if policy is None:
-        return PolicyValues()
+    return policies_for({appointment.location_id}).get(appointment.location_id, PolicyValues())
+
+
+def policies_for(location_ids: set[int]) -> dict[int, PolicyValues]:
+    """Each location's reminder policy (the defaults where it has none), in one query."""
+    found = {p.location_id: values_of(p) for p in ReminderPolicy.objects.filter(location_id__in=location_ids)}
+    return {pk: found.get(pk, PolicyValues()) for pk in location_ids}
+
+
+def values_of(policy: ReminderPolicy) -> PolicyValues:
     return PolicyValues(policy.hours_before, policy.day_of_time, policy.early_appointment_before,
                         policy.early_hours_before, policy.quiet_from, policy.quiet_until, policy.late_cancellation_hours)  # fmt: skip
 

@@ -30,3 +30,36 @@ def test_the_worker_runs_the_heartbeat_and_the_health_page_can_see_it(worker: An
 def test_a_task_given_bad_arguments_fails_with_a_clear_error(worker: Any) -> None:
     with pytest.raises(ValueError, match="at most 1000 characters"):
         echo.delay("x" * 5000).get(timeout=30)
+
+
+def test_a_backlog_of_email_is_shared_between_sweeps_and_each_is_sent_once(worker: Any) -> None:
+    from datetime import date
+
+    from django.core import mail
+    from django.test import override_settings
+    from django.utils import timezone
+
+    from clinic import messaging
+    from clinic.models import Message, Patient
+    from clinic.tasks import send_due_messages
+
+    def render(message: Message, batch: object) -> messaging.RenderedEmail:
+        return messaging.RenderedEmail(subject=f"Note {message.pk}", text="Hello", html="<p>Hello</p>")
+
+    messaging.register_renderer("test_note", render)
+    patient = Patient.objects.create(first_name="Ana", last_name="Lima", date_of_birth=date(1980, 1, 1),
+                                     email="ana@example.com", email_consent=True, time_zone="UTC")  # fmt: skip
+    Message.objects.bulk_create(
+        Message(
+            kind="test_note", patient=patient, subject="note", due_at=timezone.now(), dedupe_key=f"note-{n}"
+        )
+        for n in range(250)
+    )
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        send_due_messages.delay()
+        deadline = time.monotonic() + 60
+        while Message.objects.exclude(status=Message.Status.SENT).exists():
+            assert time.monotonic() < deadline, "the backlog was never sent"
+            time.sleep(0.1)
+        ids = [int(m.extra_headers["X-Outbox-Id"]) for m in mail.outbox]
+    assert sorted(ids) == sorted(Message.objects.values_list("pk", flat=True))  # each once, none twice
