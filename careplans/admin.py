@@ -29,8 +29,8 @@ from careplans.models import (
 )
 from clinic.admin import PatientAdmin
 from clinic.admin_scoping import ClinicScopedAdmin, ScopedInlineMixin
-from clinic.models import Patient
-from clinic.roles import role_of, scope_for, therapist_of
+from clinic.models import Patient, Therapist
+from clinic.roles import Role, role_of, scope_for, therapist_of
 
 CLINICAL_ITEM_FIELDS = ("note", "flare_note")
 
@@ -96,7 +96,15 @@ class CheckInScheduleInline(ScopedInlineMixin, admin.StackedInline):
 class CarePlanAdmin(ClinicScopedAdmin, SimpleHistoryAdmin):
     patient_path = "patient"
     audit_reads = True
-    front_desk_hidden_fields = ("condition", "goals", "notes", "change_log")
+    front_desk_hidden_fields = (
+        "title",
+        "condition",
+        "goals",
+        "notes",
+        "change_log",
+        "in_flare_since",
+        "template",
+    )
     list_display = (
         "title",
         "patient",
@@ -121,6 +129,22 @@ class CarePlanAdmin(ClinicScopedAdmin, SimpleHistoryAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CarePlan]:
         return selectors.with_plan_detail(super().get_queryset(request))
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        shown = list(super().get_list_display(request))
+        return ["__str__", *shown] if self.is_front_desk(request) else shown  # the neutral name, for the desk
+
+    def get_search_fields(self, request: HttpRequest) -> Any:
+        fields = super().get_search_fields(request)
+        return [f for f in fields if f != "title"] if self.is_front_desk(request) else fields
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # A therapist leads only their own plans; otherwise naming oneself lead therapist of any patient's
+        # plan would make that patient "theirs" and open the patient's clinical record.
+        me = therapist_of(request.user)
+        if db_field.name == "lead_therapist" and role_of(request.user) is Role.THERAPIST:
+            kwargs["queryset"] = Therapist.objects.filter(pk=me.pk) if me else Therapist.objects.none()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="Phase")
     def current_phase_name(self, plan: CarePlan) -> str:
@@ -286,6 +310,19 @@ class PhaseAdmin(ClinicScopedAdmin, SimpleHistoryAdmin):
     )
     readonly_fields = ("care_plan", "started_on")
     inlines = [CadenceItemInline]
+    audit_reads = True
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # Only this plan's items can start a phase (no reaching into other patients' plans).
+        if db_field.name == "after_sessions_of":
+            phase_id = (
+                str(request.resolver_match.kwargs.get("object_id", "")) if request.resolver_match else ""
+            )
+            phase = Phase.objects.filter(pk=int(phase_id)).first() if phase_id.isdecimal() else None
+            kwargs["queryset"] = CadenceItem.objects.filter(
+                phase__care_plan_id=phase.care_plan_id if phase else None
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # phases are added on their plan's page
@@ -323,11 +360,16 @@ class PatientWithCarePlansAdmin(PatientAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
         extra = dict(extra_context or {})
-        if role_of(request.user) is not None and request.user.has_perm("careplans.view_careplan"):
+        if (
+            object_id.isdecimal()
+            and role_of(request.user) is not None
+            and request.user.has_perm("careplans.view_careplan")
+        ):
             plans = scope_for(
                 CarePlan.objects.filter(patient_id=object_id), request.user, patient_path="patient"
             )
             extra["care_plans"] = plans.select_related("lead_therapist__user")
+            extra["hide_plan_titles"] = role_of(request.user) is Role.FRONT_DESK
             if request.user.has_perm("careplans.add_careplan"):
                 extra["care_plan_templates"] = CarePlanTemplate.objects.filter(is_active=True)
                 extra["from_template_url"] = reverse(

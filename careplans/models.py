@@ -118,7 +118,9 @@ class CarePlan(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.title} · {self.patient}"
+        # Neutral on purpose: titles often name a diagnosis, and this label shows in headings, history and
+        # audit trails the front desk can read. The title itself is a clinical field.
+        return f"Care plan {self.pk} · {self.patient}"
 
     def clean(self) -> None:
         if self.review_date and self.start_date and self.review_date < self.start_date:

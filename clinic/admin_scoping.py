@@ -44,6 +44,15 @@ class ClinicScopedAdmin(admin.ModelAdmin):
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return role_of(request.user) is not None and super().has_view_permission(request, obj)
 
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """A form may only point at patients the user may see: the admin's autocomplete limits what is
+        offered, but the form field itself must refuse any other id that is posted."""
+        from clinic.models import Patient
+
+        if db_field.related_model is Patient:
+            kwargs["queryset"] = scope_for(Patient.objects.all(), request.user, patient_path="")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
         if not self.is_front_desk(request):
@@ -73,13 +82,17 @@ class ClinicScopedAdmin(admin.ModelAdmin):
         raise Http404("No such record.")
 
     def _in_scope_or_404(self, request: HttpRequest, object_id: str) -> None:
+        """Guard the history pages: in scope, not for the front desk on clinical records, and audited."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+        record = self.get_object(request, unquote(object_id))  # None for ids out of scope or malformed
+        if record is None:
             raise Http404("No such record.")
         if self.front_desk_hidden_fields and self.is_front_desk(request):
             # A history lists old and new values of every field, the clinical ones included.
             raise PermissionDenied("The front desk does not see the clinical history of this record.")
+        if self.audit_reads:
+            services.audit_record(actor=request.user, action=AuditEvent.Action.VIEW, record=record)
 
     # django-simple-history's pages fall back to the historical copy of a row the user cannot see;
     # check the scope first so history never shows what the record itself would not.

@@ -17,9 +17,10 @@ How a message travels
 
 Rows stuck in SENDING (reconciled, not blindly resent)
     A row stays SENDING only if its sweeper died between claim and "sent". ``reconcile_stuck`` looks at who
-    claimed it: if that process is alive on this host it is just slow and is left alone (until a hard
-    timeout); if it is gone (or another host's claim is older than the timeout), the row goes back to
-    PENDING, or is cancelled if what it was about no longer applies when rendered. Because each row is
+    claimed it (host:pid:thread): if that process, or that thread of this process, is still running it is
+    just slow and is left alone until a timeout; if it is gone, or the claim is older than the timeout (the
+    only test possible for another host's claim), the row goes back to PENDING, and is cancelled at
+    render time if what it was about no longer applies. Because each row is
     marked SENT right after its own SMTP call, of a dead sweeper's claimed rows only the one whose SMTP
     transaction was in flight can have been delivered: at most one duplicate per crash, and it carries the
     same Message-ID header so a mail client folds the two.
@@ -31,6 +32,7 @@ import logging
 import os
 import smtplib
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -76,7 +78,20 @@ def register_renderer(kind: str, renderer: Renderer, preload: Preloader = lambda
 
 
 def claimant() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """host:pid:thread of the sweeper, so a stuck claim can be traced to a live or a dead sender."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def claim_owner_gone(claimed_by: str) -> bool:
+    """Whether the sweeper that made a claim on this host has stopped: its process, or (in this process)
+    its thread, no longer exists. Claims from another host cannot be checked and wait for the timeout."""
+    host, pid, thread = [*claimed_by.split(":"), "", "", ""][:3]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) != os.getpid():
+        return not process_alive(int(pid))
+    live_threads = {t.ident for t in threading.enumerate()}
+    return not thread.isdigit() or int(thread) not in live_threads or int(thread) == threading.get_ident()
 
 
 def enqueue(
@@ -87,10 +102,16 @@ def enqueue(
         raise ValueError(f"No renderer for messages of kind {kind!r}.")
     if not patient.may_receive_email:
         return None
-    message, _ = Message.objects.get_or_create(
+    message, created = Message.objects.get_or_create(
         dedupe_key=dedupe_key,
         defaults={"kind": kind, "patient": patient, "subject": subject, "due_at": due_at},
     )
+    if not created and message.status == Message.Status.CANCELLED:
+        # Wanted again (an appointment moved away and back): the same row returns to the queue.
+        Message.objects.filter(pk=message.pk).update(
+            status=Message.Status.PENDING, due_at=due_at, attempts=0, last_error="", claimed_by=""
+        )
+        message.refresh_from_db()
     return message
 
 
@@ -162,17 +183,23 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
-def record_failure(message_id: int, error: Exception, *, now: datetime) -> None:
+def record_failure(message_id: int, error: Exception, *, now: datetime, counts: bool = True) -> None:
+    """Retry later with backoff, or fail for good. ``counts=False`` when the server could not even be
+    reached: an outage must not use up every reminder's attempts (the backoff still grows, capped at 1 h)."""
     message = Message.objects.filter(pk=message_id, status=Message.Status.SENDING).first()
     if message is None:
         return
     text = f"{type(error).__name__}: {error}"[:2000]
-    if is_permanent(error) or message.attempts >= MAX_ATTEMPTS:
+    if counts and (is_permanent(error) or message.attempts >= MAX_ATTEMPTS):
         Message.objects.filter(pk=message_id).update(status=Message.Status.FAILED, last_error=text)
-    else:
-        Message.objects.filter(pk=message_id).update(
-            status=Message.Status.PENDING, last_error=text, due_at=now + backoff(message.attempts)
-        )
+        return
+    attempts = message.attempts if counts else max(message.attempts - 1, 0)
+    Message.objects.filter(pk=message_id).update(
+        status=Message.Status.PENDING,
+        last_error=text,
+        attempts=attempts,
+        due_at=now + backoff(message.attempts),
+    )
 
 
 @dataclass
@@ -199,7 +226,7 @@ def send_batch(
         connection.open()
     except Exception as down:  # the server is down: every claimed row waits and retries
         for message_id in ids:
-            record_failure(message_id, down, now=now)
+            record_failure(message_id, down, now=now, counts=False)
         report.retrying += len(ids)
         return
     try:
@@ -242,7 +269,7 @@ def send_one(
             status=Message.Status.FAILED, last_error=f"render: {error}"
         )
         return "failed", error
-    if email is None:
+    if email is None or not message.patient.may_receive_email:  # no longer applies, or consent withdrawn
         Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
             status=Message.Status.CANCELLED
         )
@@ -261,23 +288,23 @@ def send_one(
         status=Message.Status.SENT,
         sent_at=timezone.now(),
         provider_message_id=email.extra_headers["Message-ID"],
+        last_error="",
     )
     return "sent", None
 
 
 def connection_lost(error: Exception | None) -> bool:
     """Whether a send failed because the connection itself broke (not because a recipient was refused)."""
+    if isinstance(error, smtplib.SMTPResponseException) and error.smtp_code == 421:
+        return True  # "service closing transmission channel": smtplib has already dropped the connection
     return isinstance(error, smtplib.SMTPServerDisconnected) or (
         isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
     )
 
 
-def process_alive(claimed_by: str) -> bool:
-    host, _, pid = claimed_by.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
+def process_alive(pid: int) -> bool:
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
@@ -292,9 +319,7 @@ def reconcile_stuck(*, now: datetime) -> int:
         "id", "claimed_by", "claimed_at"
     ):
         timed_out = message.claimed_at is None or now - message.claimed_at > SENDING_TIMEOUT
-        same_host = message.claimed_by.rpartition(":")[0] == socket.gethostname()
-        gone = same_host and not process_alive(message.claimed_by)
-        if message.claimed_by == claimant() or not (gone or timed_out):
+        if not (timed_out or claim_owner_gone(message.claimed_by)):
             continue
         requeued += Message.objects.filter(
             pk=message.pk, status=Message.Status.SENDING, claimed_by=message.claimed_by
@@ -338,6 +363,8 @@ def sweep(
 @transaction.atomic
 def message_resend(*, message: Message) -> Message:
     """Put a failed (or cancelled) message back in the queue, to go now with a fresh count of attempts."""
+    if not message.patient.may_receive_email:
+        raise ValueError("The patient has not agreed to email or has opted out.")
     if message.status not in (Message.Status.FAILED, Message.Status.CANCELLED):
         raise ValueError(
             f"Only failed or cancelled messages can be resent; this one is {message.get_status_display().lower()}."

@@ -44,6 +44,10 @@ def patient_save(*, patient: Patient, changed_by: Any, changed_fields: Iterable[
     is_new = patient.pk is None
     patient.full_clean()
     patient.save()
+    if not patient.may_receive_email:  # consent withdrawn or opted out: nothing queued may still go
+        from clinic.messaging import cancel_unsent
+
+        cancel_unsent(patient=patient)
     audit_record(
         actor=changed_by,
         action=AuditEvent.Action.ADD if is_new else AuditEvent.Action.CHANGE,

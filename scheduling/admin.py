@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -20,8 +20,8 @@ from django.views.decorators.http import require_POST
 from careplans.admin import CarePlanAdmin
 from careplans.models import CarePlan
 from clinic.admin_scoping import ClinicScopedAdmin
-from clinic.models import Message
-from clinic.roles import scope_for
+from clinic.models import Message, Therapist
+from clinic.roles import Role, role_of, scope_for, therapist_of
 from scheduling import admin_views, planning, selectors, services
 from scheduling.models import Appointment, ClinicClosure, PlanningRun, ReminderPolicy, TimeOff, WorkingHours
 from scheduling.reminders import local
@@ -69,6 +69,13 @@ class TimeOffAdmin(ClinicScopedAdmin):
     patient_path = None
     list_display = ("therapist", "starts_at", "ends_at", "reason")
     list_select_related = ("therapist__user",)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        # A therapist records their own time off; the desk and managers record anyone's.
+        if db_field.name == "therapist" and role_of(request.user) is Role.THERAPIST:
+            me = therapist_of(request.user)
+            kwargs["queryset"] = Therapist.objects.filter(pk=me.pk) if me else Therapist.objects.none()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: TimeOff, form: Any, change: bool) -> None:
         if change:
@@ -165,12 +172,15 @@ class PlanningRunPages:
         proposals = (
             planning.describe_signed(run.proposals_token) if run.status == PlanningRun.Status.DONE else []
         )
+        age = timezone.now() - run.finished_at if run.finished_at else timedelta(0)
+        stale = age > timedelta(seconds=planning.PROPOSALS_VALID_FOR)  # the calendar may have moved on since
         context = {
             **self.admin_site.each_context(request),
             "title": f"Planning run {run.pk}",
             "run": run,
             "proposals": proposals,
-            "token": run.proposals_token,
+            "token": "" if stale else run.proposals_token,
+            "stale": stale,
             "status_url": reverse("admin:scheduling_planning_run_status", args=[run.pk]),
         }
         return render(request, "admin/scheduling/planning_run.html", context)
@@ -253,7 +263,17 @@ class AppointmentAdmin(PlanningRunPages, ClinicScopedAdmin):
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
+    def render_change_form(self, request: HttpRequest, context: Any, add: bool = False, change: bool = False,
+                           form_url: str = "", obj: Any = None) -> Any:  # fmt: skip
+        if obj is not None:  # an appointment changes only through its actions and the "Move" form
+            context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def save_model(self, request: HttpRequest, obj: Appointment, form: Any, change: bool) -> None:
+        if change:
+            return  # every field is read-only: a posted "Save" must not book anything
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         booked = services.appointment_book(
             patient=obj.patient,
             therapist=obj.therapist,

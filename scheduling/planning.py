@@ -177,9 +177,11 @@ def sign_proposals(proposals: Iterable[planner.Proposal], *, replaces: Iterable[
     return signing.dumps({"proposals": rows, "replaces": sorted(replaces)}, salt=PROPOSAL_SALT)
 
 
-def unsign_proposals(token: str) -> tuple[list[tuple[int, int, int, int, datetime, datetime]], list[int]]:
+def unsign_proposals(
+    token: str, *, max_age: int | None = PROPOSALS_VALID_FOR
+) -> tuple[list[tuple[int, int, int, int, datetime, datetime]], list[int]]:
     try:
-        payload = signing.loads(token, salt=PROPOSAL_SALT, max_age=PROPOSALS_VALID_FOR)
+        payload = signing.loads(token, salt=PROPOSAL_SALT, max_age=max_age)
     except signing.SignatureExpired:
         raise BookingError("These proposals are more than an hour old; propose again.") from None
     except signing.BadSignature:
@@ -339,7 +341,7 @@ def describe_signed(token: str) -> list[dict[str, Any]]:
     """The proposals inside a signed token, in words (for a planning run's review page)."""
     if not token:
         return []
-    rows, _ = unsign_proposals(token)
+    rows, _ = unsign_proposals(token, max_age=None)  # shown whatever their age; booking still checks it
     proposals = [
         planner.Proposal(item, patient, therapist, location, start, end, window=None)  # type: ignore[arg-type]
         for item, patient, therapist, location, start, end in rows
