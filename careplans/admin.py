@@ -242,7 +242,9 @@ class CarePlanAdmin(ClinicScopedAdmin, SimpleHistoryAdmin):
         )
         chosen = request.POST.get("template", "")
         templates = CarePlanTemplate.objects.filter(is_active=True)
-        template = templates.filter(pk=int(chosen)).first() if chosen.isdigit() else None
+        template = (
+            templates.filter(pk=int(chosen)).first() if chosen.isdecimal() and chosen.isascii() else None
+        )
         patient_page = reverse("admin:clinic_patient_change", args=[patient.pk])
         if template is None:
             self.message_user(request, "Choose one of the clinic's templates.", messages.ERROR)

@@ -17,14 +17,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(ENV.get("CLINIC_VAR_DIR", "").strip() or BASE_DIR / "var")
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-never-use-in-production"
-DEBUG = environment.read_bool(ENV, "DEBUG", default=True)
+DATABASES = {"default": environment.read_database(ENV, "DATABASE_URL", VAR_DIR)}
+# SQLite (the embedded default) means a development machine; a database server means production unless
+# DEBUG=true says otherwise, so a forgotten variable never serves debug pages or signs patient links with
+# the public development key.
+EMBEDDED = DATABASES["default"]["ENGINE"].endswith("sqlite3")
+DEBUG = environment.read_bool(ENV, "DEBUG", default=EMBEDDED)
 SECRET_KEY = ENV.get("SECRET_KEY", "").strip() or DEVELOPMENT_SECRET_KEY
-if not DEBUG and (SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 32):
-    raise environment.bad(
-        "SECRET_KEY",
-        "production mode (DEBUG=false) needs a random secret key of at least 32 characters, "
-        "not the development key.",
-    )
 
 ALLOWED_HOSTS = environment.read_hosts(ENV, "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 TIME_ZONE = environment.read_time_zone(ENV, "TIME_ZONE", default="UTC")
@@ -78,7 +77,6 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": environment.read_database(ENV, "DATABASE_URL", VAR_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = environment.read_redis_url(ENV, "REDIS_URL")
@@ -167,3 +165,11 @@ for folder in (
     *(VAR_DIR / "celery" / sub for sub in ("queue", "processed", "results", "control")),
 ):
     folder.mkdir(parents=True, exist_ok=True)
+
+# Checked last, so that a malformed variable above is reported by its own name first.
+if not DEBUG and (SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 32):
+    raise environment.bad(
+        "SECRET_KEY",
+        "production mode (DEBUG=false) needs a random secret key of at least 32 characters, "
+        "not the development key.",
+    )

@@ -201,7 +201,7 @@ class PlanningRunPages:
 @admin.register(Appointment)
 class AppointmentAdmin(PlanningRunPages, ClinicScopedAdmin):
     patient_path = "patient"
-    list_display = ("starts_at", "patient", "therapist", "service", "location", "status", "source")
+    list_display = ("local_time", "patient", "therapist", "service", "location", "status", "source")
     list_filter = ("status", "location", "therapist", "source")
     date_hierarchy = "starts_at"
     search_fields = ("patient__first_name", "patient__last_name", "patient__preferred_name")
@@ -225,8 +225,7 @@ class AppointmentAdmin(PlanningRunPages, ClinicScopedAdmin):
             "therapist",
             "service",
             "location",
-            "starts_at",
-            "ends_at",
+            "local_time",
             "status",
             "cadence_item",
             "source",
@@ -236,6 +235,12 @@ class AppointmentAdmin(PlanningRunPages, ClinicScopedAdmin):
             "created_at",
             "emails",
         ]
+
+    @admin.display(description="When (local time)", ordering="starts_at")
+    def local_time(self, appointment: Appointment) -> str:
+        """In the location's own zone, the same clock the "Move" box and the add form use."""
+        start, end = appointment.local_start(), appointment.ends_at.astimezone(appointment.location.zone)
+        return f"{start:%a %d %b %Y %H:%M}–{end:%H:%M} ({appointment.location.time_zone})"
 
     @admin.display(description="Emails about this appointment")
     def emails(self, appointment: Appointment) -> SafeString:

@@ -52,7 +52,10 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         )
     if request.method == "GET":
         return page(request, target, "patient/confirm.html")
-    services.appointment_confirm(appointment=appointment)
+    try:
+        services.appointment_confirm(appointment=appointment)
+    except BookingError as error:  # its status changed a moment ago (cancelled by the clinic, say)
+        return problem(request, str(error), status=409)
     return page(request, target, "patient/done.html", headline="Thank you, your appointment is confirmed.")
 
 

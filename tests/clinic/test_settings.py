@@ -93,6 +93,7 @@ def test_with_no_variables_the_clinic_runs_embedded_on_sqlite_and_the_filesystem
 
 def test_the_url_forms_select_postgresql_redis_and_smtp(load: Any) -> None:
     loaded = load(
+        DEBUG="true",
         DATABASE_URL="postgres://clinic:s%40cret@db.internal:6543/cadence?sslmode=require",
         REDIS_URL="redis://cache.internal:6380/2",
         EMAIL_URL="smtp+tls://mailer:p%3Ass@smtp.internal:587",
@@ -139,3 +140,12 @@ def test_the_embedded_database_really_runs_in_wal_mode(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "wal"
+
+
+def test_a_server_database_means_production_mode_unless_debug_is_asked_for(load: Any) -> None:
+    with pytest.raises(ImproperlyConfigured, match=r"^SECRET_KEY: production mode"):
+        load(DATABASE_URL="postgres://clinic@db.internal:5432/cadence")
+    assert (
+        load(DATABASE_URL="postgres://clinic@db.internal:5432/cadence", SECRET_KEY="k" * 40)["DEBUG"] is False
+    )
+    assert load(DATABASE_URL="postgres://clinic@db.internal:5432/cadence", DEBUG="true")["DEBUG"] is True
