@@ -7,8 +7,8 @@ What it does
     For every care-plan item it walks the item's cadence windows (``careplans.cadence.next_due``) from today
     to the horizon and proposes one appointment per window that is not already met by a booking, inside the
     window, in a qualified therapist's free hours, without breaking the patient's pacing limits. A window
-    that cannot be met becomes a ``Miss`` with its reasons in plain words and up to three later
-    alternatives.
+    that cannot be met, even after shifting another patient's proposal along its therapist's free time,
+    becomes a ``Miss`` with its reasons in plain words and up to three later alternatives.
 
 Hard constraints (never broken by a proposal)
     * The appointment lies inside one ``WeeklyHours`` row of the therapist on that location-local date (its
@@ -58,6 +58,12 @@ The cadence chain of an item
 
 Score (lexicographic, smaller is better; a slot outside the window is never proposed, only offered as an
 alternative)
+    0. room for the rest of the period: when the window is one of several sessions a count rule's period
+       still needs, a date after which the others can no longer all fit is only used when no date of the
+       window leaves room (then the usual order below decides among the dates nearest the ideal). The
+       others fit when, with this date taken, enough other dates of the window are free of this item's
+       sessions, allowed by pacing (per day, per week and rest days, counting this date and each other
+       one picked, earliest first) and have a free start of the right length for a qualified therapist;
     1. days from the window's ideal date;
     2. continuity: the usual therapist first, then the distance in minutes from the usual start time;
     3. the patient's preferences: a preferred weekday (any day when none are given), then minutes outside
@@ -66,6 +72,7 @@ alternative)
     5. the earliest start;
     6. the therapist's place in ``therapist_ids`` (preferred first), then the lowest therapist and location
        ids.
+    A window met by the repair pass (step 9) takes the first slot that pass makes room for instead.
 
 The algorithm
     1. Check the input and convert every time to UTC minutes.
@@ -75,21 +82,40 @@ The algorithm
     3. Start each item's chain (see above) and push its first open window into a priority queue ordered by
        window.latest, then by how few qualified therapists work in the window, then by item id: when
        capacity is short, the window closest to its edge goes first.
-    4. Pop the first window. Visit its dates from the ideal outwards (ideal, ideal-1, ideal+1, ...). Skip a
-       date the item already has a session on or that pacing forbids.
-    5. For each qualified therapist and local date, take the sorted free starts for this duration (cached
-       per therapist, date and duration; built from the hours grid minus blocked and busy time, and
-       dropped when a proposal lands on that therapist-day). Bisect around the target time (the usual
-       start time, or the patient's earliest-latest range) for the best start that does not clash with the
-       patient's other sessions, and score it.
-    6. Stop at the first distance from the ideal that has a feasible slot; the best score there wins.
+    4. Pop the first window. Count how many more sessions its period needs after this one (count rules
+       only: the chain is walked on with assumed sessions while it stays in the same period). Visit its
+       dates from the ideal outwards (ideal, ideal-1, ideal+1, ...). Skip a date the item already has a
+       session on or that pacing forbids.
+    5. For a date, skip at once a (qualified therapists, zone, date, duration) already found to have no free
+       start at all. Otherwise take each qualified therapist, the usual one first, and stop after it when it
+       has a slot (nobody else can beat it on continuity). For each therapist and local date, take the
+       sorted free starts for this duration (cached per therapist, date and duration; built from the hours
+       grid minus blocked and busy time, and trimmed when a proposal lands on that therapist-day). Bisect
+       around the target time (the usual start time, or the patient's earliest-latest range) for the best
+       start that does not clash with the patient's other sessions, and score it.
+    6. Stop at the first distance from the ideal that has a feasible slot leaving room for the period's
+       other sessions (score term 0); the best score there wins. When no date leaves room, the best slot at
+       the first distance with any feasible slot wins.
     7. Found: record the proposal, mark the therapist and the patient busy, update pacing counts and
        therapist load, and add its date to the chain. Not found: record a Miss with the reasons seen while
        searching and up to three alternatives (the best slot on each of the first three dates, within two
        weeks after the window, that has one), and continue the chain as described above.
     8. Advance the chain to its next window that still needs a session (bookings may meet some on the way)
        and push it while it opens before the horizon. Repeat from 4 until the queue is empty.
-    9. Return proposals ordered by start, therapist and item, misses by window end and item.
+    9. Repair, for each Miss in the order they were recorded (skipping one whose chain stopped): look for a
+       proposal of another patient that is the only thing in the way of a slot for the missed session, and
+       shift it along its therapist's run of free time (same therapist, same patient-local date, grid,
+       closures, its patient's other sessions and ``now`` respected; the nearest start to its old one) so
+       that both fit. Dates: any date of the window for a count rule whose window is not overdue (the
+       period's count is all its chain depends on), else only the date the chain assumed. Dates nearest
+       the ideal first, then therapists usual-then-preferred, then rooms by the distance from the usual
+       start time, minutes outside the patient's preferred times and the earliest start; the first that
+       works is proposed and the Miss is dropped. A shift never changes a date, so no pacing count or
+       chain moves.
+    10. A shift frees time, so every remaining Miss is searched again as in 4-6 (without the room rule)
+       with the date its chain assumed released; one that now has a slot is proposed there. Proposals only
+       take time, so what is still missed after this has no feasible slot in its window.
+    11. Return proposals ordered by start, therapist and item, misses by window end and item.
 """
 
 from __future__ import annotations
@@ -98,12 +124,12 @@ import heapq
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from careplans.cadence import Cadence, DueWindow, next_due
+from careplans.cadence import Cadence, CountPerPeriod, DueWindow, next_due
 
 DAY_MINUTES = 24 * 60
 MAX_ALTERNATIVES = 3
@@ -298,6 +324,10 @@ class _Intervals:
         for bucket in range(start // DAY_MINUTES, (end - 1) // DAY_MINUTES + 1):
             self._by_day.setdefault(bucket, []).append((start, end))
 
+    def remove(self, start: int, end: int) -> None:
+        for bucket in range(start // DAY_MINUTES, (end - 1) // DAY_MINUTES + 1):
+            self._by_day[bucket].remove((start, end))
+
     def overlapping(self, start: int, end: int) -> list[tuple[int, int]]:
         return [
             (low, high)
@@ -396,6 +426,40 @@ class _Therapist:
                     low, high = bisect_right(starts, start - minutes), bisect_left(starts, end)
                     del starts[low:high], locations[low:high]
 
+    def hold(self, start: int, end: int) -> list[tuple[str, date, int, int, list[int], list[int]]]:
+        """Mark [start, end) busy for a while, returning what ``release`` needs to undo it exactly."""
+        self.busy.add(start, end)
+        undo = []
+        for zone in self.zones:
+            for day in _local_dates_over(zone, start, end):
+                for minutes, (starts, locations) in self.free.get((zone, day), {}).items():
+                    low, high = bisect_right(starts, start - minutes), bisect_left(starts, end)
+                    undo.append((zone, day, minutes, low, starts[low:high], locations[low:high]))
+                    del starts[low:high], locations[low:high]
+        return undo
+
+    def release(
+        self, start: int, end: int, undo: list[tuple[str, date, int, int, list[int], list[int]]]
+    ) -> None:
+        self.busy.remove(start, end)
+        for zone, day, minutes, low, starts, locations in reversed(undo):
+            cached_starts, cached_locations = self.free[zone, day][minutes]
+            cached_starts[low:low] = starts
+            cached_locations[low:low] = locations
+        known = {(zone, day, minutes) for zone, day, minutes, *_ in undo}
+        for zone in self.zones:
+            for day in _local_dates_over(zone, start, end):
+                by_length = self.free.get((zone, day), {})
+                for minutes in [m for m in by_length if (zone, day, m) not in known]:
+                    del by_length[minutes]  # built while held: rebuilt when next asked for
+
+    def unbook(self, start: int, end: int) -> None:
+        self.busy.remove(start, end)
+        for zone in self.zones:
+            self.booked_minutes[zone, _local_date(zone, start)] -= end - start
+            for day in _local_dates_over(zone, start, end):
+                self.free.pop((zone, day), None)  # rebuilt from the busy intervals when next asked for
+
 
 @dataclass
 class _Patient:
@@ -410,6 +474,12 @@ class _Patient:
         self.per_week[_monday(day)] += 1
         if demanding:
             self.demanding[day] += 1
+
+    def remove_session(self, day: date, demanding: bool) -> None:
+        self.per_day[day] -= 1
+        self.per_week[_monday(day)] -= 1
+        if demanding:
+            self.demanding[day] -= 1
 
     def pacing_problem(self, day: date, demanding: bool) -> str | None:
         pacing = self.info.pacing
@@ -490,6 +560,21 @@ class _Chain:
     booked: tuple[date, ...]  # dates of this item's bookings from today on, sorted
     sessions: set[date]
     window: DueWindow | None = None
+    overdue: bool = False  # the window is an overdue one, due from today (see _as_planned)
+    visit_order: tuple[tuple[int, int], ...] = ()  # (rank, therapist id), the usual therapist first
+
+    def __post_init__(self) -> None:
+        ranked = list(enumerate(self.therapist_ids))
+        usual = self.request.usual_therapist_id
+        self.visit_order = tuple(sorted(ranked, key=lambda pair: pair[1] != usual))
+
+
+@dataclass
+class _Missed:
+    miss: Miss
+    chain: _Chain
+    assumed: date | None  # the date the chain went on from, None when it stopped
+    overdue: bool
 
 
 class _Planner:
@@ -506,11 +591,19 @@ class _Planner:
                 self._item_bookings.setdefault((booking.patient_id, booking.item_id), []).append(booking)
         self._index_bookings(inp)
         self._chains = {req.item_id: self._start_chain(req) for req in sorted(inp.requests, key=_item_id)}
+        self._by_patient: dict[int, list[_Chain]] = {info.patient_id: [] for info in inp.patients}
+        for chain in self._chains.values():
+            self._by_patient[chain.request.patient_id].append(chain)
         self._queue: list[tuple[date, int, int]] = []
+        # (therapists, zone, patient-local date, minutes) with no free start, with the reasons; see _best_on
+        self._full: dict[tuple[tuple[int, ...], str, date, int], frozenset[str]] = {}
+        self._working: dict[tuple[tuple[int, ...], date, date], int] = {}  # see _therapists_working
         self._proposals: list[Proposal] = []
         self._misses: list[Miss] = []
         self._windows_total = 0
         self._windows_met = 0
+        self._missed: list[_Missed] = []  # one per Miss, for the repair pass
+        self._proposal_at: dict[tuple[int, int, int], int] = {}  # (therapist, start, end) -> proposal index
 
     # step 2: indexes
 
@@ -582,6 +675,7 @@ class _Planner:
                 today=cursor,
             )
             window = _as_planned(state.window, chain.today)
+            chain.overdue = state.window.latest < chain.today
             if window.earliest >= chain.horizon_end:
                 chain.window = None
                 return
@@ -606,6 +700,13 @@ class _Planner:
             heapq.heappush(self._queue, (chain.window.latest, working, chain.request.item_id))
 
     def _therapists_working(self, chain: _Chain, window: DueWindow) -> int:
+        key = (chain.therapist_ids, window.earliest, window.latest)
+        count = self._working.get(key)
+        if count is None:
+            count = self._working[key] = self._count_working(chain, window)
+        return count
+
+    def _count_working(self, chain: _Chain, window: DueWindow) -> int:
         span = (window.latest - window.earliest).days + 1
         weekdays = {(window.earliest + timedelta(days=k)).weekday() for k in range(min(span, 7))}
         count = 0
@@ -621,7 +722,7 @@ class _Planner:
                 count += 1
         return count
 
-    # steps 3-9: the main loop
+    # steps 3-11: the main loop
 
     def run(self) -> PlanResult:
         for chain in self._chains.values():
@@ -634,9 +735,10 @@ class _Planner:
             if self._serve(chain, chain.window):
                 self._advance(chain)
                 self._push(chain)
+        misses = self._repair()
         return PlanResult(
             proposals=tuple(sorted(self._proposals, key=lambda p: (p.start, p.therapist_id, p.item_id))),
-            misses=tuple(sorted(self._misses, key=lambda m: (m.window.latest, m.item_id))),
+            misses=tuple(sorted(misses, key=lambda m: (m.window.latest, m.item_id))),
             windows_total=self._windows_total,
             windows_met=self._windows_met,
         )
@@ -645,21 +747,19 @@ class _Planner:
         """Place a session for the window or record a Miss. False when the chain cannot go on."""
         slot, why = self._search(chain, window)
         if slot is not None:
-            self._commit(chain, slot)
-            self._proposals.append(self._proposal(chain, slot, window))
-            self._windows_met += 1
+            self._place(chain, slot, window)
             return True
         alternatives = self._alternatives(chain, window)
         req = chain.request
-        self._misses.append(
-            Miss(
-                item_id=req.item_id,
-                patient_id=req.patient_id,
-                window=window,
-                reason=_explain(why, chain.patient.info.pacing),
-                alternatives=tuple(self._proposal(chain, alt, window) for alt in alternatives),
-            )
+        miss = Miss(
+            item_id=req.item_id,
+            patient_id=req.patient_id,
+            window=window,
+            reason=_explain(why, chain.patient.info.pacing),
+            alternatives=tuple(self._proposal(chain, alt, window) for alt in alternatives),
         )
+        missed = _Missed(miss, chain, None, chain.overdue)
+        self._missed.append(missed)
         # Chain on as if the session happened on the window's last free date. Not on an alternative's date:
         # alternatives are only suggestions, and assuming one (usually in the next period) would fill that
         # period's minimum with a session nobody booked, silently skipping it.
@@ -669,7 +769,160 @@ class _Planner:
         if day < window.earliest:  # every date of the window already holds a session: nothing to assume
             return False
         chain.sessions.add(day)
+        missed.assumed = day
         return True
+
+    def _place(self, chain: _Chain, slot: _Slot, window: DueWindow) -> None:
+        self._commit(chain, slot)
+        self._proposal_at[slot.therapist_id, slot.start, slot.end] = len(self._proposals)
+        self._proposals.append(self._proposal(chain, slot, window))
+        self._windows_met += 1
+
+    # steps 9 and 10: the repair pass
+
+    def _repair(self) -> list[Miss]:
+        """Try to meet each missed window by moving one proposal of another patient aside; return the misses
+        that remain. Moving a proposal frees time, so every remaining miss is then searched again."""
+        remaining: list[_Missed] = []
+        for missed in self._missed:
+            if missed.assumed is None or not self._make_room(missed):
+                remaining.append(missed)
+        misses: list[Miss] = []
+        for missed in remaining:
+            chain, window = missed.chain, missed.miss.window
+            if missed.assumed is not None:
+                chain.sessions.discard(missed.assumed)
+            slot, _ = self._search(chain, window, lookahead=False)
+            if slot is not None:
+                self._place(chain, slot, window)
+                continue
+            if missed.assumed is not None:
+                chain.sessions.add(missed.assumed)
+            misses.append(missed.miss)
+        return misses
+
+    def _make_room(self, missed: _Missed) -> bool:
+        """Meet a missed window by shifting one proposal of another patient along its therapist's free time
+        (same therapist, same patient-local date, so its item's continuity, pacing and chain stay as they
+        were) so that the two fit where only one did. Dates nearest the ideal first, then the therapists in
+        the usual-then-preferred order; the first shift that works wins.
+        """
+        chain, window, assumed = missed.chain, missed.miss.window, missed.assumed
+        assert assumed is not None
+        req, patient = chain.request, chain.patient
+        if isinstance(req.rule, CountPerPeriod) and not missed.overdue:
+            # Any date of the period keeps the period's count, which is all a count rule's chain depends on.
+            ideal = min(max(window.ideal, window.earliest), window.latest)
+            reach = max((ideal - window.earliest).days, (window.latest - ideal).days)
+            days = [
+                day
+                for distance in range(reach + 1)
+                for day in _dates_at(ideal, distance, window)
+                if day == assumed or day not in chain.sessions
+            ]
+        else:  # an interval rule's next window follows from this session's date: keep the assumed one
+            days = [assumed]
+        for day in days:
+            if patient.pacing_problem(day, req.demanding) is not None:
+                continue
+            day_start, day_end = _day_bounds(patient.info.zone, day)
+            for _, therapist_id in chain.visit_order:
+                therapist = self._therapists.get(therapist_id)
+                if therapist is None:
+                    continue
+                for zone in therapist.zones:
+                    for local_day in _local_dates_over(zone, day_start, day_end):
+                        for segment in self._segments(therapist, zone, local_day):
+                            slot = self._shift_for(chain, day, therapist, segment)
+                            if slot is not None:
+                                chain.sessions.discard(assumed)
+                                self._place(chain, slot, window)
+                                return True
+        return False
+
+    def _shift_for(self, chain: _Chain, day: date, therapist: _Therapist, segment: _Segment) -> _Slot | None:
+        """In one hours segment, shift a proposal within its run of free time so that a session of
+        ``chain`` fits beside it on the patient-local ``day``; the slot for that session, or None."""
+        req, patient, info = chain.request, chain.patient, chain.patient.info
+        minutes = req.minutes
+        day_start, day_end = _day_bounds(info.zone, day)
+        usual = (
+            _wall_minutes(info.zone, day, req.usual_local_time) if req.usual_local_time is not None else None
+        )
+        early = _wall_minutes(info.zone, day, info.earliest) if info.earliest is not None else -_FAR
+        late = _wall_minutes(info.zone, day, info.latest) - minutes if info.latest is not None else _FAR
+        low_bound = max(segment.start, self._now, day_start)
+        if min(segment.end, day_end + minutes) - low_bound < minutes:
+            return None
+        closed = self._closures.overlapping(
+            therapist.therapist_id, segment.location_id, segment.start, segment.end
+        )
+        # Every obstacle in the segment, sorted; a proposal (the only kind that can move) is marked with its
+        # index. The run of free time around obstacle k is [end of all before it, start of the one after].
+        obstacles = sorted(
+            [(low, high, self._proposal_at.get((therapist.therapist_id, low, high), -1))
+             for low, high in set(therapist.busy.overlapping(segment.start, segment.end))]
+            + [(low, high, -1) for low, high in closed]
+        )  # fmt: skip
+        reach = segment.start  # the latest end of the obstacles before the current one
+        for k, (start, end, index) in enumerate(obstacles):
+            after = obstacles[k + 1][0] if k + 1 < len(obstacles) else segment.end
+            first, last = max(low_bound, reach), min(segment.end, after)  # the run is [first, last)
+            reach = max(reach, end)
+            length = end - start
+            if index < 0 or first > start or last < end or last - first < minutes + length:
+                continue
+            rooms = sorted(
+                (
+                    abs(room - usual) if usual is not None else 0,
+                    max(0, early - room) + max(0, room - late),
+                    room,
+                )
+                for room in segment.grid
+                if first <= room < day_end
+                and room + minutes <= last
+                and room < end
+                and room + minutes > start
+                and not patient.busy.clashes(room, room + minutes)
+            )
+            other = self._chains[self._proposals[index].item_id]
+            other_day = _local_date(other.patient.info.zone, start)
+            for *_, room in rooms:
+                moved = min(
+                    (
+                        (abs(new - start), new)
+                        for new in segment.grid
+                        if first <= new
+                        and new + length <= last
+                        and (new + length <= room or new >= room + minutes)
+                        and _local_date(other.patient.info.zone, new) == other_day
+                        and not any(
+                            (low, high) != (start, end) and low < new + length and high > new
+                            for low, high in other.patient.busy.overlapping(new, new + length)
+                        )
+                    ),
+                    default=None,
+                )
+                if moved is not None:
+                    self._shift(index, moved[1], segment.location_id)
+                    return _Slot((), day, therapist.therapist_id, segment.location_id, room, room + minutes)
+        return None
+
+    def _shift(self, index: int, new_start: int, location_id: int) -> None:
+        old = self._proposals[index]
+        patient, therapist = self._chains[old.item_id].patient, self._therapists[old.therapist_id]
+        start, end = _floor_minutes(old.start), _floor_minutes(old.end)
+        new_end = new_start + end - start
+        therapist.unbook(start, end)
+        therapist.book(new_start, new_end)
+        self._full.clear()  # the old time is free again
+        patient.busy.remove(start, end)
+        patient.busy.add(new_start, new_end)
+        del self._proposal_at[old.therapist_id, start, end]
+        self._proposal_at[old.therapist_id, new_start, new_end] = index
+        self._proposals[index] = replace(
+            old, location_id=location_id, start=_utc(new_start), end=_utc(new_end)
+        )
 
     def _commit(self, chain: _Chain, slot: _Slot) -> None:
         self._therapists[slot.therapist_id].book(slot.start, slot.end)
@@ -691,21 +944,155 @@ class _Planner:
 
     # steps 4-6: the search
 
-    def _search(self, chain: _Chain, window: DueWindow) -> tuple[_Slot | None, set[str]]:
+    def _search(
+        self, chain: _Chain, window: DueWindow, lookahead: bool = True
+    ) -> tuple[_Slot | None, set[str]]:
         why: set[str] = set()
         if not chain.therapist_ids:
             return None, {_NO_THERAPIST}
         ideal = min(max(window.ideal, window.earliest), window.latest)
         reach = max((ideal - window.earliest).days, (window.latest - ideal).days)
+        after = self._needed_after(chain, window) if lookahead else 0
+        siblings = [
+            other
+            for other in self._by_patient[chain.request.patient_id]
+            if lookahead and other is not chain and other.window is not None
+        ]
+        workable: dict[tuple[int, date], bool] = {}
+        needs: dict[int, int] = {}
+        # The best slot, by (tier, score), of the dates that leave too little room: tier 1 when only another
+        # item of the patient loses room for its open window, tier 2 when this item's own period does.
+        fallback: tuple[int, _Slot] | None = None
         for distance in range(reach + 1):
             best: _Slot | None = None
             for day in _dates_at(ideal, distance, window):
                 slot = self._best_on(chain, day, ideal, why)
-                if slot is not None and (best is None or slot.key < best.key):
+                if slot is None:
+                    continue
+                tier = 0
+                if after and not self._fits(
+                    chain, window, [(day, chain.request.demanding, True)], after, workable
+                ):
+                    tier = 2
+                elif any(not self._sibling_fits(chain, day, other, needs, workable) for other in siblings):
+                    tier = 1
+                if tier:
+                    if fallback is None or (tier, slot.key) < (fallback[0], fallback[1].key):
+                        fallback = (tier, slot)
+                    continue
+                if best is None or slot.key < best.key:
                     best = slot
             if best is not None:
                 return best, why
-        return None, why
+        return (fallback[1] if fallback is not None else None), why
+
+    def _sibling_fits(
+        self,
+        chain: _Chain,
+        day: date,
+        other: _Chain,
+        needs: dict[int, int],
+        workable: dict[tuple[int, date], bool],
+    ) -> bool:
+        """Whether another item of the patient still fits what its open window needs with ``day`` taken."""
+        window = other.window
+        assert window is not None
+        rest = chain.patient.info.pacing.min_rest_days_between_demanding
+        monday = _monday(day)
+        if window.earliest > max(
+            day + timedelta(days=rest), monday + timedelta(days=6)
+        ) or window.latest < min(day - timedelta(days=rest), monday):
+            return True  # too far away to be affected by this date
+        item_id = other.request.item_id
+        if item_id not in needs:
+            needs[item_id] = 1 + self._needed_after(other, window)
+        return self._fits(other, window, [(day, chain.request.demanding, False)], needs[item_id], workable)
+
+    def _needed_after(self, chain: _Chain, window: DueWindow) -> int:
+        """How many more sessions the window's period needs after this one (0 for an interval rule)."""
+        rule = chain.request.rule
+        if not isinstance(rule, CountPerPeriod) or rule.min_sessions < 2:
+            return 0
+        sessions = set(chain.sessions)
+        count = 0
+        for day in _days(window.earliest, window.latest):
+            if day in sessions:
+                continue
+            sessions.add(day)  # assume a session here and see whether the chain stays in this period
+            state = next_due(
+                rule,
+                phase_start=chain.request.phase_start,
+                completed=sorted(sessions),
+                booked=(),
+                today=max(chain.today, *sessions),
+            )
+            following = _as_planned(state.window, chain.today)
+            if following.latest != window.latest or following.earliest > window.latest:
+                break
+            count += 1
+        return count
+
+    def _fits(
+        self,
+        chain: _Chain,
+        window: DueWindow,
+        taken: list[tuple[date, bool, bool]],
+        needed: int,
+        workable: dict[tuple[int, date], bool],
+    ) -> bool:
+        """Whether ``needed`` sessions of ``chain`` still fit in the window with the sessions ``taken``
+        (date, demanding, of this same item) added to the patient's.
+
+        A date fits when the item has no session on it, pacing allows it (counting ``taken`` and the dates
+        already picked) and a qualified therapist has a free start of the right length on it. Dates are
+        picked earliest first, which places the most sessions when rest days space them out.
+        """
+        patient, demanding = chain.patient, chain.request.demanding
+        pacing = patient.info.pacing
+        rest = pacing.min_rest_days_between_demanding if demanding else 0
+        picked = list(taken)
+        found = 0
+        for other in _days(window.earliest, window.latest):
+            if other in chain.sessions or any(same and day == other for day, _, same in picked):
+                continue
+            week = _monday(other)
+            if (
+                patient.per_day[other] + sum(day == other for day, _, _ in picked) >= pacing.max_per_day
+                or patient.per_week[week] + sum(_monday(day) == week for day, _, _ in picked)
+                >= pacing.max_per_week
+                or (
+                    rest
+                    and (
+                        any(patient.demanding[other + timedelta(days=k)] for k in range(-rest, rest + 1))
+                        or any(hard and abs((other - day).days) <= rest for day, hard, _ in picked)
+                    )
+                )
+            ):
+                continue
+            key = (chain.request.item_id, other)
+            fits = workable.get(key)
+            if fits is None:
+                fits = workable[key] = self._has_free_start(chain, other)
+            if fits:
+                picked.append((other, demanding, True))
+                found += 1
+                if found >= needed:
+                    return True
+        return False
+
+    def _has_free_start(self, chain: _Chain, day: date) -> bool:
+        """Whether any qualified therapist has a free start of the item's length on a patient-local date."""
+        day_start, day_end = _day_bounds(chain.patient.info.zone, day)
+        for therapist_id in chain.therapist_ids:
+            therapist = self._therapists.get(therapist_id)
+            if therapist is None:
+                continue
+            for zone in therapist.zones:
+                for local_day in _local_dates_over(zone, day_start, day_end):
+                    free = self._free_starts(therapist, zone, local_day, chain.request.minutes)
+                    if free is not None and bisect_left(free[0], day_start) < bisect_left(free[0], day_end):
+                        return True
+        return False
 
     def _alternatives(self, chain: _Chain, window: DueWindow) -> list[_Slot]:
         found: list[_Slot] = []
@@ -743,23 +1130,35 @@ class _Planner:
             abs((day - ideal).days),
             int(bool(info.preferred_weekdays) and day.weekday() not in info.preferred_weekdays),
         )
+        full_key = (chain.therapist_ids, info.zone, day, req.minutes)
+        known_full = self._full.get(full_key)
+        if known_full is not None:
+            why |= known_full
+            return None
+        seen: set[str] = set()  # what ruled out the therapists' time, whoever the patient
+        some_free = False
         best: _Slot | None = None
-        for rank, therapist_id in enumerate(chain.therapist_ids):
+        usual_id = req.usual_therapist_id
+        for rank, therapist_id in chain.visit_order:
+            if best is not None and best.therapist_id == usual_id:
+                # Every other therapist scores worse on continuity than the usual therapist's slot.
+                break
             therapist = self._therapists.get(therapist_id)
             if therapist is None:
-                why.add(_NO_HOURS)
+                seen.add(_NO_HOURS)
                 continue
             for zone in therapist.zones:
                 for local_day in _local_dates_over(zone, day_start, day_end):
                     free = self._free_starts(therapist, zone, local_day, req.minutes)
                     if free is None:
-                        why.add(_NO_HOURS)
+                        seen.add(_NO_HOURS)
                         continue
                     starts, locations = free
                     low, high = bisect_left(starts, day_start), bisect_left(starts, day_end)
                     if low == high:
-                        why.add(_NO_FREE)
+                        seen.add(_NO_FREE)
                         continue
+                    some_free = True
                     usual = req.usual_local_time
                     if usual is not None:
                         target = _wall_minutes(zone, local_day, usual)
@@ -794,6 +1193,9 @@ class _Planner:
                     )
                     if best is None or key < best.key:
                         best = _Slot(key, day, therapist_id, location, start, start + req.minutes)
+        why |= seen
+        if not some_free:  # no qualified therapist has a free start that day: no need to look again
+            self._full[full_key] = frozenset(seen)
         return best
 
     def _free_starts(
@@ -860,6 +1262,11 @@ def _as_planned(window: DueWindow, today: date) -> DueWindow:
     if window.earliest < today:
         return DueWindow(today, max(window.ideal, today), window.latest)
     return window
+
+
+def _days(first: date, last: date) -> Iterator[date]:
+    for k in range((last - first).days + 1):
+        yield first + timedelta(days=k)
 
 
 def _dates_at(ideal: date, distance: int, window: DueWindow) -> Iterator[date]:

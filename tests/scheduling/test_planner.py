@@ -181,6 +181,54 @@ def test_pacing_keeps_two_demanding_items_off_consecutive_days_but_lets_a_gentle
     }
 
 
+def test_two_demanding_sessions_a_week_with_a_rest_day_both_fit_instead_of_the_first_taking_its_ideal_day() -> (
+    None
+):
+    # Twice a week, one rest day between demanding sessions; the therapist works Monday to Wednesday only.
+    # The first session's ideal date is Tuesday, but Tuesday would leave no date for the second (Monday and
+    # Wednesday are both next to it), so the first goes to Monday and the second to Wednesday.
+    pacing = Pacing(max_per_day=1, min_rest_days_between_demanding=1, max_per_week=5)
+    twice_a_week = request(1, 1, CountPerPeriod(2, 2, 7), "2026-05-04", demanding=True)
+    result = plan(
+        clinic(
+            at("2026-05-03", "12:00"),
+            7,
+            every_day(1, weekdays=range(3)),
+            (patient(1, pacing),),
+            (twice_a_week,),
+        )
+    )
+
+    assert by_item(result) == {1: ["2026-05-04 09:00 with therapist 1", "2026-05-06 09:00 with therapist 1"]}
+    assert result.misses == ()
+    assert (result.windows_total, result.windows_met) == (2, 2)
+
+
+def test_a_missed_session_is_met_by_shifting_another_patients_session_along_the_same_therapists_free_time() -> (
+    None
+):
+    # Monday 09:00-10:30 is the only time. Ana's 30 minutes go first (her window closes sooner), at her usual
+    # 09:15, which leaves 15 and 45 free minutes: too little for Ben's hour. Shifting Ana to 10:00 makes room.
+    ana = request(1, 1, Interval(1, 1), "2026-05-04", minutes=30, usual_local_time="09:15")
+    ben = request(2, 2, CountPerPeriod(1, 1, 7), "2026-05-04", minutes=60)
+    result = plan(
+        clinic(
+            at("2026-05-03", "12:00"),
+            2,
+            every_day(1, "09:00", "10:30", weekdays=range(1)),
+            (patient(1), patient(2)),
+            (ana, ben),
+        )
+    )
+
+    assert by_item(result) == {
+        1: ["2026-05-04 10:00 with therapist 1"],
+        2: ["2026-05-04 09:00 with therapist 1"],
+    }
+    assert result.misses == ()
+    assert (result.windows_total, result.windows_met) == (2, 2)
+
+
 def test_a_demanding_item_whose_window_only_has_rest_days_is_missed_with_a_pacing_reason_and_later_offers() -> (
     None
 ):
