@@ -33,21 +33,13 @@ from clinic.models import Patient, Therapist
 from clinic.roles import Role, role_of, scope_for, therapist_of
 
 CLINICAL_ITEM_FIELDS = ("note", "flare_note")
+PHASE_FIELDS = ("order", "name", "starts", "after_weeks", "after_sessions", "after_sessions_of", "started_on")
 
 
 class PhaseInline(ScopedInlineMixin, admin.TabularInline):
     model = Phase
     extra = 0
-    fields = (
-        "order",
-        "name",
-        "starts",
-        "after_weeks",
-        "after_sessions",
-        "after_sessions_of",
-        "started_on",
-        "items_link",
-    )
+    fields = (*PHASE_FIELDS, "items_link")
     readonly_fields = ("started_on", "items_link")
     show_change_link = True
 
@@ -300,16 +292,7 @@ class PhaseAdmin(ClinicScopedAdmin, SimpleHistoryAdmin):
     patient_path = "care_plan__patient"
     list_display = ("name", "care_plan", "order", "starts", "started_on")
     list_select_related = ("care_plan__patient",)
-    fields = (
-        "care_plan",
-        "order",
-        "name",
-        "starts",
-        "after_weeks",
-        "after_sessions",
-        "after_sessions_of",
-        "started_on",
-    )
+    fields = ("care_plan", *PHASE_FIELDS)
     readonly_fields = ("care_plan", "started_on")
     inlines = [CadenceItemInline]
     audit_reads = True
