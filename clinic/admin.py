@@ -175,8 +175,21 @@ class MessageAdmin(ClinicScopedAdmin):
     search_fields = ("patient__first_name", "patient__last_name", "subject")
     date_hierarchy = "due_at"
     actions = ["resend"]
-    fields = ("kind", "patient", "subject", "status", "due_at", "attempts", "last_error", "claimed_by", "claimed_at",
-              "sent_at", "provider_message_id", "dedupe_key", "rendered")  # fmt: skip
+    fields = (
+        "kind",
+        "patient",
+        "subject",
+        "status",
+        "due_at",
+        "attempts",
+        "last_error",
+        "claimed_by",
+        "claimed_at",
+        "sent_at",
+        "provider_message_id",
+        "dedupe_key",
+        "rendered",
+    )
     readonly_fields = fields
 
     @admin.display(description="Last error")
@@ -196,8 +209,10 @@ class MessageAdmin(ClinicScopedAdmin):
             '<p><strong>Subject:</strong> {}</p><pre style="white-space:pre-wrap">{}</pre>'
             '<iframe title="HTML version" sandbox srcdoc="{}" style="width:100%;height:28rem;border:1px solid #ccc">'
             "</iframe>",
-            email.subject, email.body, html,
-        )  # fmt: skip
+            email.subject,
+            email.body,
+            html,
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

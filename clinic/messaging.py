@@ -236,8 +236,9 @@ def send_batch(
             for kind in {m.kind for m in pending}
         }
         for position, message in enumerate(pending):
-            outcome, send_error = send_one(message, connection, now=now, before_send=before_send,
-                                           preloaded=preloaded[message.kind])  # fmt: skip
+            outcome, send_error = send_one(
+                message, connection, now=now, before_send=before_send, preloaded=preloaded[message.kind]
+            )
             setattr(report, outcome, getattr(report, outcome) + 1)
             if outcome == "retrying" and connection_lost(send_error):
                 try:

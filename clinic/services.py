@@ -79,7 +79,11 @@ def patient_opt_out(*, patient: Patient, via: str) -> Patient:
         patient.reminders_opted_out = True
         patient.reminders_opted_out_at = timezone.now()
         patient.save(update_fields=["reminders_opted_out", "reminders_opted_out_at", "updated_at"])
-        audit_record(actor=None, action=AuditEvent.Action.CHANGE, record=patient,
-                     changed_fields=[f"reminders_opted_out (by the patient, {via})"])  # fmt: skip
+        audit_record(
+            actor=None,
+            action=AuditEvent.Action.CHANGE,
+            record=patient,
+            changed_fields=[f"reminders_opted_out (by the patient, {via})"],
+        )
     cancel_unsent(patient=patient)
     return patient

@@ -268,8 +268,15 @@ class AppointmentAdmin(PlanningRunPages, ClinicScopedAdmin):
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
-    def render_change_form(self, request: HttpRequest, context: Any, add: bool = False, change: bool = False,
-                           form_url: str = "", obj: Any = None) -> Any:  # fmt: skip
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: Any,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> Any:
         if obj is not None:  # an appointment changes only through its actions and the "Move" form
             context.update(show_save=False, show_save_and_continue=False, show_save_and_add_another=False)
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -385,8 +392,12 @@ class AppointmentAdmin(PlanningRunPages, ClinicScopedAdmin):
             )
             return HttpResponseRedirect(page)
         try:
-            services.appointment_reschedule(appointment=appointment, starts_at=starts_at, by=request.user,
-                                            override_reason=request.POST.get("override_reason", ""))  # fmt: skip
+            services.appointment_reschedule(
+                appointment=appointment,
+                starts_at=starts_at,
+                by=request.user,
+                override_reason=request.POST.get("override_reason", ""),
+            )
         except BookingError as error:
             self.message_user(request, str(error), messages.ERROR)
         else:

@@ -860,10 +860,12 @@ class _Planner:
         # Every obstacle in the segment, sorted; a proposal (the only kind that can move) is marked with its
         # index. The run of free time around obstacle k is [end of all before it, start of the one after].
         obstacles = sorted(
-            [(low, high, self._proposal_at.get((therapist.therapist_id, low, high), -1))
-             for low, high in set(therapist.busy.overlapping(segment.start, segment.end))]
+            [
+                (low, high, self._proposal_at.get((therapist.therapist_id, low, high), -1))
+                for low, high in set(therapist.busy.overlapping(segment.start, segment.end))
+            ]
             + [(low, high, -1) for low, high in closed]
-        )  # fmt: skip
+        )
         reach = segment.start  # the latest end of the obstacles before the current one
         for k, (start, end, index) in enumerate(obstacles):
             after = obstacles[k + 1][0] if k + 1 < len(obstacles) else segment.end

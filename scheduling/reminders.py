@@ -61,8 +61,15 @@ def policies_for(location_ids: set[int]) -> dict[int, PolicyValues]:
 
 
 def values_of(policy: ReminderPolicy) -> PolicyValues:
-    return PolicyValues(policy.hours_before, policy.day_of_time, policy.early_appointment_before,
-                        policy.early_hours_before, policy.quiet_from, policy.quiet_until, policy.late_cancellation_hours)  # fmt: skip
+    return PolicyValues(
+        policy.hours_before,
+        policy.day_of_time,
+        policy.early_appointment_before,
+        policy.early_hours_before,
+        policy.quiet_from,
+        policy.quiet_until,
+        policy.late_cancellation_hours,
+    )
 
 
 def local(naive: datetime, zone: ZoneInfo) -> datetime:
@@ -129,12 +136,21 @@ def reminders_sync(appointment: Appointment, *, now: datetime | None = None) -> 
     messaging.cancel_unsent(subject=subject_of(appointment), kinds=(REMINDER, CONFIRMATION))
     if appointment.status not in Appointment.UPCOMING:
         return []
-    planned = reminder_schedule(starts_at=appointment.starts_at, zone=appointment.patient.zone,
-                                policy=policy_for(appointment), now=now)  # fmt: skip
+    planned = reminder_schedule(
+        starts_at=appointment.starts_at,
+        zone=appointment.patient.zone,
+        policy=policy_for(appointment),
+        now=now,
+    )
     stamp = int(appointment.starts_at.timestamp())
     for message in planned:
-        messaging.enqueue(kind=message.kind, patient=appointment.patient, subject=subject_of(appointment),
-                          due_at=message.due_at, dedupe_key=f"{subject_of(appointment)}:{stamp}:{message.label}")  # fmt: skip
+        messaging.enqueue(
+            kind=message.kind,
+            patient=appointment.patient,
+            subject=subject_of(appointment),
+            due_at=message.due_at,
+            dedupe_key=f"{subject_of(appointment)}:{stamp}:{message.label}",
+        )
     return planned
 
 
@@ -143,5 +159,10 @@ def cancellation_notice(appointment: Appointment, *, now: datetime | None = None
     now = now or timezone.now()
     messaging.cancel_unsent(subject=subject_of(appointment))
     if appointment.starts_at > now:
-        messaging.enqueue(kind=CANCELLATION, patient=appointment.patient, subject=subject_of(appointment),
-                          due_at=now, dedupe_key=f"{subject_of(appointment)}:cancelled")  # fmt: skip
+        messaging.enqueue(
+            kind=CANCELLATION,
+            patient=appointment.patient,
+            subject=subject_of(appointment),
+            due_at=now,
+            dedupe_key=f"{subject_of(appointment)}:cancelled",
+        )

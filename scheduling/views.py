@@ -82,5 +82,6 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
         )
     except BookingError as error:
         return problem(request, str(error), status=409)
-    return page(request, target, "patient/done.html", headline="Your appointment is cancelled.",
-                cancelled=True)  # fmt: skip
+    return page(
+        request, target, "patient/done.html", headline="Your appointment is cancelled.", cancelled=True
+    )
