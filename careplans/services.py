@@ -248,9 +248,10 @@ def careplan_advance_phase(*, plan: CarePlan, on: date) -> Phase:
 
 
 def next_phase(plan: CarePlan) -> Phase | None:
+    """The phase after the current one; reads prefetched phases when they are there (the hourly task)."""
     current = plan.current_phase()
-    later = plan.phases.filter(order__gt=current.order if current else -1).order_by("order")
-    return later.first()
+    later = [p for p in plan.phases.all() if p.order > (current.order if current else -1)]
+    return min(later, key=lambda p: p.order, default=None)
 
 
 def rule_met(phase: Phase, plan: CarePlan, today: date) -> bool:

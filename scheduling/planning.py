@@ -267,13 +267,15 @@ def describe_misses(misses: Iterable[planner.Miss]) -> list[dict[str, Any]]:
     rows = list(misses)
     items = CadenceItem.objects.select_related("service").in_bulk({m.item_id for m in rows})
     patients = Patient.objects.in_bulk({m.patient_id for m in rows})
+    # Every miss's alternatives described in one pass (four queries), then dealt back to their misses.
+    described = iter(describe_proposals([alt for m in rows for alt in m.alternatives]))
     return [
         {
             "patient": patients[m.patient_id].display_name,
             "service": items[m.item_id].service.name,
             "window": m.window,
             "reason": m.reason,
-            "alternatives": describe_proposals(m.alternatives),
+            "alternatives": [next(described) for _ in m.alternatives],
         }
         for m in rows
     ]

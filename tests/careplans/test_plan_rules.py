@@ -173,3 +173,23 @@ def _noon(day: date) -> Any:
     from zoneinfo import ZoneInfo
 
     return datetime.combine(day, time(12), tzinfo=ZoneInfo("America/New_York"))
+
+
+def test_the_hourly_phase_task_reads_the_clinic_in_a_fixed_number_of_queries(
+    make_plan: Callable[..., CarePlan], therapist_user: User, django_assert_max_num_queries: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    recent = timezone.now().date() - timedelta(days=3)  # nothing is due to advance
+    make_plan("Fibromyalgia, massage", therapist_user, start=recent)
+    with CaptureQueriesContext(connection) as one_plan:
+        services.careplans_advance_due_phases(now=timezone.now())
+    for template in (
+        "Multimodal fibromyalgia",
+        "Chronic back pain, exercise therapy",
+        "Fibromyalgia, PT-led",
+    ) * 3:
+        make_plan(template, therapist_user, start=recent)
+    with django_assert_max_num_queries(len(one_plan)):
+        assert services.careplans_advance_due_phases(now=timezone.now()) == 0
