@@ -6,8 +6,6 @@ A cadence item's rule is stored as columns the database can check, and turned in
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -418,8 +416,3 @@ class CheckInSchedule(models.Model):
 
     def __str__(self) -> str:
         return f"Check-in every {self.every_days} days at {self.local_time:%H:%M}"
-
-
-def plan_week(plan: CarePlan, on: date) -> int:
-    """Whole weeks since the plan started (0 in its first week)."""
-    return max(0, (on - plan.start_date).days // 7)

@@ -55,15 +55,11 @@ class ClinicScopedAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)
-        if not self.is_front_desk(request):
-            return fieldsets
-        hidden = set(self.front_desk_hidden_fields)
-        visible = []
-        for title, options in fieldsets:
-            fields = [f for f in options.get("fields", ()) if f not in hidden]
-            if fields:
-                visible.append((title, {**options, "fields": fields}))
-        return visible
+        return (
+            without_fields(fieldsets, self.front_desk_hidden_fields)
+            if self.is_front_desk(request)
+            else fieldsets
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         readonly = tuple(super().get_readonly_fields(request, obj))
@@ -124,21 +120,24 @@ class ScopedInlineMixin:
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         fieldsets = super().get_fieldsets(request, obj)  # type: ignore[misc]
-        if role_of(request.user) is not Role.FRONT_DESK or not self.front_desk_hidden_fields:
+        if role_of(request.user) is not Role.FRONT_DESK:
             return fieldsets
-        hidden = set(self.front_desk_hidden_fields)
+        return without_fields(fieldsets, self.front_desk_hidden_fields)
 
-        def keep(fields: Any) -> list[Any]:
-            kept = []
-            for field in fields:
-                if isinstance(field, (tuple, list)):
-                    field = tuple(f for f in field if f not in hidden)
-                    if field:
-                        kept.append(field)
-                elif field not in hidden:
+
+def without_fields(fieldsets: Any, hidden: tuple[str, ...]) -> list[Any]:
+    """Fieldsets minus the hidden fields (also inside side-by-side groups); a fieldset left empty goes."""
+    drop = set(hidden)
+    kept_sets = []
+    for title, options in fieldsets:
+        kept = []
+        for field in options.get("fields", ()):
+            if isinstance(field, (tuple, list)):
+                field = tuple(f for f in field if f not in drop)
+                if field:
                     kept.append(field)
-            return kept
-
-        return [
-            (title, {**options, "fields": keep(options.get("fields", ()))}) for title, options in fieldsets
-        ]
+            elif field not in drop:
+                kept.append(field)
+        if kept:
+            kept_sets.append((title, {**options, "fields": kept}))
+    return kept_sets

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -24,7 +24,7 @@ from clinic.models import Message, Therapist
 from clinic.roles import Role, role_of, scope_for, therapist_of
 from scheduling import admin_views, planning, selectors, services
 from scheduling.models import Appointment, ClinicClosure, PlanningRun, ReminderPolicy, TimeOff, WorkingHours
-from scheduling.reminders import local
+from scheduling.reminders import subject_of, typed_local_time
 from scheduling.services import BookingError
 
 
@@ -132,15 +132,10 @@ class AppointmentForm(forms.ModelForm):
         starts_at, location = cleaned.get("starts_at"), cleaned.get("location")
         if starts_at and location:
             wall = timezone.make_naive(starts_at, timezone.get_current_timezone())
-            local = wall.replace(tzinfo=location.zone)
-            if local.astimezone(UTC).astimezone(location.zone).replace(tzinfo=None) != wall:
-                self.add_error(
-                    "starts_at",
-                    f"{wall:%H:%M} does not exist on {wall:%d %B} in {location.time_zone}: "
-                    "the clocks go forward then. Choose another time.",
-                )
-            else:
-                cleaned["starts_at"] = local
+            try:
+                cleaned["starts_at"] = typed_local_time(wall, location.zone)
+            except ValueError as error:
+                self.add_error("starts_at", f"{error} Choose another time.")
         return cleaned
 
 
@@ -244,7 +239,7 @@ class AppointmentAdmin(PlanningRunPages, ClinicScopedAdmin):
 
     @admin.display(description="Emails about this appointment")
     def emails(self, appointment: Appointment) -> SafeString:
-        rows = Message.objects.filter(subject=f"appointment:{appointment.pk}").order_by("due_at", "id")
+        rows = Message.objects.filter(subject=subject_of(appointment)).order_by("due_at", "id")
         return render_to_string(
             "admin/scheduling/appointment_emails.html", {"rows": rows, "appointment": appointment}
         )
@@ -385,11 +380,10 @@ class AppointmentAdmin(PlanningRunPages, ClinicScopedAdmin):
         except ValueError:
             self.message_user(request, "Give the new time as a date and a time.", messages.ERROR)
             return HttpResponseRedirect(page)
-        starts_at = local(wall.replace(tzinfo=None), appointment.location.zone)
-        if starts_at.replace(tzinfo=None) != wall.replace(tzinfo=None):
-            self.message_user(
-                request, f"{wall:%H:%M} does not exist that day (the clocks go forward).", messages.ERROR
-            )
+        try:
+            starts_at = typed_local_time(wall.replace(tzinfo=None), appointment.location.zone)
+        except ValueError as error:
+            self.message_user(request, f"{error} Choose another time.", messages.ERROR)
             return HttpResponseRedirect(page)
         try:
             services.appointment_reschedule(

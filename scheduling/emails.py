@@ -17,7 +17,14 @@ from clinic.messaging import RenderedEmail, mail_domain
 from clinic.models import Message
 from scheduling import links
 from scheduling.models import Appointment
-from scheduling.reminders import CANCELLATION, CONFIRMATION, REMINDER, PolicyValues, policies_for, policy_for
+from scheduling.reminders import (
+    CANCELLATION,
+    CONFIRMATION,
+    REMINDER,
+    PolicyValues,
+    policies_for,
+    too_late_to_cancel_online,
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,6 @@ def context_for(
 ) -> dict[str, Any]:
     patient, location = appointment.patient, appointment.location
     start = appointment.starts_at.astimezone(patient.zone)
-    late_hours = (policy or policy_for(appointment)).late_cancellation_hours
     upcoming = appointment.status in Appointment.UPCOMING and appointment.starts_at > now
     return {
         "clinic_name": settings.CLINIC_NAME,
@@ -60,7 +66,7 @@ def context_for(
         if upcoming and appointment.status == Appointment.Status.BOOKED
         else "",
         "cancel_url": links.action_url(appointment, "cancel") if upcoming else "",
-        "late": (appointment.starts_at - now).total_seconds() < late_hours * 3600,
+        "late": too_late_to_cancel_online(appointment, now=now, policy=policy),
         "unsubscribe_url": unsubscribe_url(patient),
     }
 

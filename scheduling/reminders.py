@@ -54,6 +54,14 @@ def policy_for(appointment: Appointment) -> PolicyValues:
     return policies_for({appointment.location_id}).get(appointment.location_id, PolicyValues())
 
 
+def too_late_to_cancel_online(
+    appointment: Appointment, *, now: datetime, policy: PolicyValues | None = None
+) -> bool:
+    """Inside the location's late-cancellation window the clinic wants a phone call, not a click."""
+    hours = (policy or policy_for(appointment)).late_cancellation_hours
+    return appointment.starts_at - now < timedelta(hours=hours)
+
+
 def policies_for(location_ids: set[int]) -> dict[int, PolicyValues]:
     """Each location's reminder policy (the defaults where it has none), in one query."""
     found = {p.location_id: values_of(p) for p in ReminderPolicy.objects.filter(location_id__in=location_ids)}
@@ -79,6 +87,17 @@ def local(naive: datetime, zone: ZoneInfo) -> datetime:
     aware = naive.replace(tzinfo=zone)
     settled = aware.astimezone(UTC).astimezone(zone)
     return settled if settled.replace(tzinfo=None) != naive else aware
+
+
+def typed_local_time(naive: datetime, zone: ZoneInfo) -> datetime:
+    """A time staff typed as the location's wall clock. Unlike ``local`` it refuses a time the clocks skip:
+    a person who typed 02:30 on the spring-forward night must choose, not be moved silently."""
+    moment = local(naive, zone)
+    if moment.replace(tzinfo=None) != naive:
+        raise ValueError(
+            f"{naive:%H:%M} does not exist on {naive:%d %B} in {zone.key}: the clocks go forward then."
+        )
+    return moment
 
 
 def in_quiet_hours(moment: datetime, policy: PolicyValues) -> bool:

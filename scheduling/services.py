@@ -19,11 +19,15 @@ from clinic.models import Location, Patient, Service, Therapist
 from clinic.roles import Role, role_of
 from scheduling.availability import availability_problems, overlapping, pacing_problems
 from scheduling.models import Appointment, TimeOff
-from scheduling.reminders import cancellation_notice, reminders_sync
+from scheduling.reminders import cancellation_notice, reminders_sync, too_late_to_cancel_online
 
 
 class BookingError(Exception):
     """A booking the clinic's rules refuse; the message says why."""
+
+
+class TooLateToCancel(BookingError):
+    """Inside the late-cancellation window: the patient is asked to phone the clinic instead."""
 
 
 class BookingClash(BookingError):
@@ -205,6 +209,19 @@ def appointment_cancel(*, appointment: Appointment, by_patient: bool, reason: st
     appointment.save(update_fields=["status", "cancellation_reason", "calendar_sequence", "updated_at"])
     cancellation_notice(appointment)
     return appointment
+
+
+@transaction.atomic
+def appointment_cancel_by_patient(*, appointment: Appointment, now: datetime | None = None) -> Appointment:
+    """A patient cancelling from their email link: allowed only outside the late-cancellation window."""
+    appointment = locked(appointment)
+    if appointment.status in Appointment.UPCOMING and too_late_to_cancel_online(
+        appointment, now=now or timezone.now()
+    ):
+        raise TooLateToCancel(f"Less than a day to go: please phone {appointment.location.phone} to cancel.")
+    return appointment_cancel(
+        appointment=appointment, by_patient=True, reason="Cancelled from the email link"
+    )
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from scheduling import links, services
 from scheduling.emails import context_for
 from scheduling.models import Appointment
+from scheduling.reminders import too_late_to_cancel_online
 from scheduling.services import BookingError
 
 
@@ -71,15 +72,14 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
         Appointment.Status.CANCELLED_BY_CLINIC,
     ):
         return page(request, target, "patient/done.html", headline="This appointment is already cancelled.")
-    context = context_for(appointment, now=timezone.now())
-    if context["late"]:
+    if too_late_to_cancel_online(appointment, now=timezone.now()):
         return page(request, target, "patient/call_us.html")
     if request.method == "GET":
         return page(request, target, "patient/cancel.html")
     try:
-        services.appointment_cancel(
-            appointment=appointment, by_patient=True, reason="Cancelled from the email link"
-        )
+        services.appointment_cancel_by_patient(appointment=appointment)
+    except services.TooLateToCancel:  # the window closed between the page and the press
+        return page(request, target, "patient/call_us.html")
     except BookingError as error:
         return problem(request, str(error), status=409)
     return page(

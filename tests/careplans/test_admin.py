@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from django.urls import reverse
 
 from careplans.models import CadenceItem, CarePlan, CarePlanTemplate, Exercise, HeldSession
 from clinic.models import AuditEvent, Patient
+from tests.helpers import as_user
 
 pytestmark = pytest.mark.django_db
 
@@ -37,12 +37,6 @@ def people(
 ) -> dict[str, User]:
     return {"own": therapist_user, "teammate": teammate_user, "front_desk": front_desk_user,
             "manager": manager_user, "outsider": outsider_user}  # fmt: skip
-
-
-def as_user(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def url(name: str, *args: Any) -> str:

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clinic.models import AuditEvent, Location, Patient, Service, Therapist
+from tests.helpers import as_user
 
 pytestmark = pytest.mark.django_db
 
@@ -46,38 +47,32 @@ def clinic(
     }
 
 
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def page(model: str, view: str = "changelist", *args: Any) -> str:
     return reverse(f"admin:clinic_{model}_{view}", args=args)
 
 
 def test_a_therapist_lists_only_their_own_patients(clinic: dict[str, Any]) -> None:
-    body = client_for(clinic["therapist"]).get(page("patient")).content.decode()
+    body = as_user(clinic["therapist"]).get(page("patient")).content.decode()
     assert "Alicia" in body
     assert "Brenda" not in body
 
 
 def test_a_therapist_reads_their_patients_clinical_notes(clinic: dict[str, Any]) -> None:
-    response = client_for(clinic["therapist"]).get(page("patient", "change", clinic["patient_a"].pk))
+    response = as_user(clinic["therapist"]).get(page("patient", "change", clinic["patient_a"].pk))
     assert response.status_code == 200
     assert NOTES_A in response.content.decode()
 
 
 @pytest.mark.parametrize("view", ["change", "history", "delete"])
 def test_a_teammates_patient_does_not_exist_for_a_therapist(clinic: dict[str, Any], view: str) -> None:
-    response = client_for(clinic["therapist"]).get(page("patient", view, clinic["patient_b"].pk))
+    response = as_user(clinic["therapist"]).get(page("patient", view, clinic["patient_b"].pk))
     assert response.status_code in (403, 404)
     assert NOTES_B not in response.content.decode()
 
 
 def test_a_therapist_cannot_change_a_teammates_patient_by_posting(clinic: dict[str, Any]) -> None:
     patient_b = clinic["patient_b"]
-    response = client_for(clinic["therapist"]).post(
+    response = as_user(clinic["therapist"]).post(
         page("patient", "change", patient_b.pk), {"first_name": "Hacked", "clinical_notes": "overwritten"}
     )
     assert response.status_code == 404
@@ -86,7 +81,7 @@ def test_a_therapist_cannot_change_a_teammates_patient_by_posting(clinic: dict[s
 
 
 def test_the_front_desk_sees_every_patients_contact_but_no_clinical_notes(clinic: dict[str, Any]) -> None:
-    desk = client_for(clinic["front_desk"])
+    desk = as_user(clinic["front_desk"])
     listing = desk.get(page("patient")).content.decode()
     assert "Alicia" in listing
     assert "Brenda" in listing
@@ -99,7 +94,7 @@ def test_the_front_desk_sees_every_patients_contact_but_no_clinical_notes(clinic
 
 def test_the_front_desk_cannot_change_pacing_limits_or_clinical_notes(clinic: dict[str, Any]) -> None:
     patient = clinic["patient_a"]
-    desk = client_for(clinic["front_desk"])
+    desk = as_user(clinic["front_desk"])
     form = {
         "first_name": "Alicia", "last_name": "Example", "date_of_birth": "1970-01-01",
         "email": "alicia.new@example.com", "phone": "", "time_zone": "America/New_York",
@@ -114,7 +109,7 @@ def test_the_front_desk_cannot_change_pacing_limits_or_clinical_notes(clinic: di
 
 
 def test_a_manager_sees_everything_in_the_clinic(clinic: dict[str, Any]) -> None:
-    manager = client_for(clinic["manager"])
+    manager = as_user(clinic["manager"])
     listing = manager.get(page("patient")).content.decode()
     assert "Alicia" in listing
     assert "Brenda" in listing
@@ -124,11 +119,11 @@ def test_a_manager_sees_everything_in_the_clinic(clinic: dict[str, Any]) -> None
 
 @pytest.mark.parametrize("model", ["patient", "auditevent", *REFERENCE_MODELS])
 def test_a_signed_in_user_with_no_role_is_refused_every_list(clinic: dict[str, Any], model: str) -> None:
-    assert client_for(clinic["outsider"]).get(page(model)).status_code == 403
+    assert as_user(clinic["outsider"]).get(page(model)).status_code == 403
 
 
 def test_a_signed_in_user_with_no_role_is_refused_every_record(clinic: dict[str, Any]) -> None:
-    outsider = client_for(clinic["outsider"])
+    outsider = as_user(clinic["outsider"])
     records = {
         "patient": clinic["patient_a"], "location": clinic["location"], "service": clinic["service"],
         "therapist": clinic["therapist"].therapist,
@@ -150,7 +145,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(clinic: dict[str, Any]) -> None:
 def test_every_role_can_read_locations_services_and_therapists(
     clinic: dict[str, Any], role: str, model: str
 ) -> None:
-    client = client_for(clinic[role])
+    client = as_user(clinic[role])
     assert client.get(page(model)).status_code == 200
     record = {
         "location": clinic["location"],
@@ -163,7 +158,7 @@ def test_every_role_can_read_locations_services_and_therapists(
 @pytest.mark.parametrize("role", ["therapist", "front_desk"])
 def test_only_a_manager_may_change_a_location(clinic: dict[str, Any], role: str) -> None:
     location = clinic["location"]
-    response = client_for(clinic[role]).post(
+    response = as_user(clinic[role]).post(
         page("location", "change", location.pk),
         {"name": "Renamed", "address": "x", "phone": "+1 718 555 0100", "time_zone": "UTC"},
     )
@@ -174,12 +169,12 @@ def test_only_a_manager_may_change_a_location(clinic: dict[str, Any], role: str)
 
 @pytest.mark.parametrize("role", ["therapist", "front_desk"])
 def test_only_a_manager_reads_the_audit_trail(clinic: dict[str, Any], role: str) -> None:
-    assert client_for(clinic[role]).get(page("auditevent")).status_code == 403
+    assert as_user(clinic[role]).get(page("auditevent")).status_code == 403
 
 
 def test_every_read_of_a_patient_record_is_attributed(clinic: dict[str, Any]) -> None:
-    client_for(clinic["therapist"]).get(page("patient", "change", clinic["patient_a"].pk))
-    client_for(clinic["front_desk"]).get(page("patient", "change", clinic["patient_a"].pk))
+    as_user(clinic["therapist"]).get(page("patient", "change", clinic["patient_a"].pk))
+    as_user(clinic["front_desk"]).get(page("patient", "change", clinic["patient_a"].pk))
     readers = AuditEvent.objects.filter(action="view", record_id=str(clinic["patient_a"].pk))
     assert {event.actor for event in readers} == {clinic["therapist"], clinic["front_desk"]}
 
@@ -192,7 +187,7 @@ def test_a_change_made_in_the_admin_names_who_made_it_and_what_changed(clinic: d
         "min_rest_days_between_demanding": "2", "max_sessions_per_week": "3", "clinical_notes": NOTES_A,
         "primary_therapist": clinic["therapist"].therapist.pk,
     }  # fmt: skip
-    response = client_for(clinic["therapist"]).post(page("patient", "change", patient.pk), form)
+    response = as_user(clinic["therapist"]).post(page("patient", "change", patient.pk), form)
     assert response.status_code == 302, response.content.decode()[:3000]
     event = AuditEvent.objects.get(action="change", record_id=str(patient.pk))
     assert event.actor == clinic["therapist"]
@@ -209,7 +204,7 @@ def count_queries(client: Client, url: str) -> int:
 def test_the_patient_list_costs_the_same_queries_for_3_or_30_patients(
     clinic: dict[str, Any], role: str, make_patient: Callable[..., Patient], django_assert_num_queries: Any
 ) -> None:
-    client = client_for(clinic[role])
+    client = as_user(clinic[role])
     few = count_queries(client, page("patient"))
     for _ in range(15):
         make_patient(clinic["therapist"].therapist)
@@ -222,7 +217,7 @@ def test_the_patient_list_costs_the_same_queries_for_3_or_30_patients(
 def test_reference_lists_cost_the_same_queries_however_many_rows(
     clinic: dict[str, Any], model: str, make_user: Callable[..., User], django_assert_num_queries: Any
 ) -> None:
-    client = client_for(clinic["manager"])
+    client = as_user(clinic["manager"])
     few = count_queries(client, page(model))
     for n in range(8):
         therapist = Therapist.objects.create(user=User.objects.create_user(f"extra{n}"))

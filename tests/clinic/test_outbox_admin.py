@@ -8,20 +8,14 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from django.urls import reverse
 
 from clinic.models import Message, Patient
 from scheduling import services
 from scheduling.models import Appointment
+from tests.helpers import as_user
 
 pytestmark = pytest.mark.django_db
-
-
-def as_user(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

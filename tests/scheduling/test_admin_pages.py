@@ -19,15 +19,10 @@ from careplans.models import CarePlan
 from clinic.models import Patient
 from scheduling import services
 from scheduling.models import Appointment
+from tests.helpers import as_user
 
 pytestmark = pytest.mark.django_db
 MONDAY, WEDNESDAY = 0, 2
-
-
-def as_user(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -214,3 +209,39 @@ def test_the_care_plan_page_counts_a_booked_session_as_on_track(
                               starts_at=datetime.combine(visit, time(10), tzinfo=day["location"].zone),
                               booked_by=None, cadence_item=item)  # fmt: skip
     assert "On track" in as_user(therapist_user).get(page).content.decode()
+
+
+def test_a_time_the_clocks_skip_is_refused_in_the_booking_form(day: dict[str, Any], manager_user: User,
+                                                               make_patient: Callable[..., Patient]) -> None:  # fmt: skip
+    patient = make_patient()
+    form = {"patient": patient.pk, "therapist": day["dana"].pk, "service": day["pt"].pk,
+            "location": day["location"].pk, "starts_at_0": "2027-03-14", "starts_at_1": "02:30:00",
+            "cadence_item": "", "override_reason": ""}  # fmt: skip  # New York springs forward at 02:00 that night
+    response = as_user(manager_user).post(reverse("admin:scheduling_appointment_add"), form)
+    assert response.status_code == 200
+    assert (
+        "02:30 does not exist on 14 March in America/New_York: the clocks go forward then."
+        in response.content.decode()
+    )
+    assert not Appointment.objects.filter(patient=patient).exists()
+
+
+def test_proposals_with_many_misses_cost_the_same_queries_to_show(
+    day: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    from careplans.cadence import DueWindow
+    from scheduling import planner, planning
+
+    item = day["plan"].phases.get(order=0).items.get()
+    start = day["ours"].starts_at
+    window = DueWindow(start.date(), start.date(), start.date())
+
+    def misses(count: int) -> list[planner.Miss]:
+        alternative = planner.Proposal(item.pk, day["ours"].patient_id, day["dana"].pk, day["location"].pk,
+                                       start, start + timedelta(minutes=45), window)  # fmt: skip
+        return [planner.Miss(item.pk, day["ours"].patient_id, window, "full", (alternative,) * 3)] * count
+
+    with django_assert_max_num_queries(6):
+        described = planning.describe_misses(misses(40))
+    assert len(described) == 40
+    assert all(len(row["alternatives"]) == 3 for row in described)

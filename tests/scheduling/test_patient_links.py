@@ -3,6 +3,7 @@ reused, or for a moved appointment) gets a friendly page and changes nothing."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -145,3 +146,20 @@ def test_a_forged_unsubscribe_link_changes_nothing(booked: Appointment) -> None:
     assert response.status_code == 400
     booked.patient.refresh_from_db()
     assert not booked.patient.reminders_opted_out
+
+
+def test_the_late_cancellation_rule_holds_for_every_caller_not_just_the_page(
+    bookable: dict[str, Any], make_patient: Callable[..., Patient]
+) -> None:
+    patient = make_patient(email_consent=True)
+    soon = Appointment.objects.create(patient=patient, therapist=bookable["dana"], service=bookable["pt"],
+                                      location=bookable["location"], starts_at=timezone.now() + timedelta(hours=5),
+                                      ends_at=timezone.now() + timedelta(hours=6))  # fmt: skip
+    with pytest.raises(services.TooLateToCancel, match=re.escape(bookable["location"].phone)):
+        services.appointment_cancel_by_patient(appointment=soon)
+    assert status_of(soon) == Appointment.Status.BOOKED
+    later = Appointment.objects.create(patient=patient, therapist=bookable["dana"], service=bookable["pt"],
+                                       location=bookable["location"], starts_at=timezone.now() + timedelta(days=3),
+                                       ends_at=timezone.now() + timedelta(days=3, hours=1))  # fmt: skip
+    services.appointment_cancel_by_patient(appointment=later)
+    assert status_of(later) == Appointment.Status.CANCELLED_BY_PATIENT

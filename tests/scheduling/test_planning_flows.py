@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,15 +19,10 @@ from careplans.selectors import item_statuses, with_plan_detail
 from clinic.models import Patient
 from scheduling import planning, services
 from scheduling.models import Appointment
+from tests.helpers import as_user
 
 pytestmark = pytest.mark.django_db
 MONDAY = 0
-
-
-def as_user(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def token_of(response: Any) -> str:

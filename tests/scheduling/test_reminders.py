@@ -109,9 +109,9 @@ def test_reminders_keep_their_wall_time_across_a_dst_night(
 
 
 def test_a_reminder_time_skipped_by_the_clocks_moves_forward_not_back() -> None:
-    # A clinic whose first reminder is 2 days before at the appointment's own time: an appointment at 02:30
-    # on a Tuesday puts it at 02:30 on the spring-forward Sunday, which does not exist. It becomes 03:30,
-    # then quiet hours move it to 20:45 the evening before.
+    # The first reminder is 2 days before at the appointment's own wall time: an appointment at 02:30 on a
+    # Tuesday puts it at 02:30 on the spring-forward Sunday, which does not exist, so it becomes 03:30
+    # (this clinic's quiet hours are set so they do not move it).
     start = moment(NEW_YORK, 2026, 3, 10, 2, 30)
     policy = PolicyValues(quiet_from=time(23), quiet_until=time(0))  # quiet hours off in practice
     due = reminder_schedule(starts_at=start, zone=NEW_YORK, policy=policy, now=start - timedelta(days=7))
