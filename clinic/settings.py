@@ -125,6 +125,7 @@ CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_RESULT_BACKEND = REDIS_URL or f"file://{VAR_DIR / 'celery' / 'results'}"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if not REDIS_URL:
+    CELERY_BROKER_TRANSPORT = "clinic.broker:Transport"  # kombu's filesystem transport, written atomically
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR_DIR / "celery" / "queue"),
         "data_folder_out": str(VAR_DIR / "celery" / "queue"),
