@@ -40,11 +40,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from clinic.mime import OutboxEmail
 from clinic.models import Message, Patient
 
 logger = logging.getLogger(__name__)
@@ -133,12 +134,12 @@ def mail_domain() -> str:
     return urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
-def render(message: Message, preloaded: Any = None) -> EmailMultiAlternatives | None:
+def render(message: Message, preloaded: Any = None) -> OutboxEmail | None:
     renderer, preload = _renderers[message.kind]
     rendered = renderer(message, preload([message]) if preloaded is None else preloaded)
     if rendered is None:
         return None
-    email = EmailMultiAlternatives(
+    email = OutboxEmail(
         subject=rendered.subject,
         body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL,

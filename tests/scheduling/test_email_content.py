@@ -4,18 +4,20 @@ never anything clinical. And a calendar entry that updates in place."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import EmailMultiAlternatives
-from icalendar import Calendar
+from icalendar import Calendar, Event
 
 from careplans.models import CarePlan
 from clinic import messaging
 from clinic.models import Message, Patient
-from scheduling import services
+from scheduling import emails, services
 from scheduling.models import Appointment
 
 pytestmark = pytest.mark.django_db
@@ -109,6 +111,51 @@ def test_the_calendar_entry_keeps_its_uid_and_is_replaced_then_removed(appointme
     assert moved.decoded("DTSTART") == appointment.starts_at
     assert str(calendar["METHOD"]) == "CANCEL"
     assert str(gone["STATUS"]) == "CANCELLED"
+
+
+def icalendar_writes(appointment: Appointment, *, cancelled: bool, stamp: datetime) -> bytes:
+    """The same calendar entry built the ordinary way, with icalendar's objects."""
+    calendar = Calendar()
+    calendar.add("prodid", f"-//{settings.CLINIC_NAME}//Appointments//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
+    event = Event()
+    event.add("uid", f"appointment-{appointment.pk}@{messaging.mail_domain()}")
+    event.add("sequence", appointment.calendar_sequence)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", appointment.starts_at)
+    event.add("dtend", appointment.ends_at)
+    event.add("summary", f"Appointment at {appointment.location.name}")
+    event.add("location", ", ".join(appointment.location.address.splitlines()))
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+@pytest.mark.parametrize("cancelled", [False, True])
+def test_the_calendar_file_is_byte_for_byte_what_icalendar_writes(
+    appointment: Appointment, cancelled: bool
+) -> None:
+    appointment.refresh_from_db()  # times in UTC, as the sweeper reads them
+    # Commas, semicolons, a backslash, accents and a name long enough to need folding inside a character.
+    appointment.location.name = (
+        "Clínica Fisioterapia São João; Centro de Dor Crónica, Reabilitação \\ Bem-Estar"
+    )
+    appointment.location.address = "Rua das Flores, 12\n3.º esquerdo; Porto"
+    written = emails.calendar_file(appointment, cancelled=cancelled)
+    stamp = Calendar.from_ical(written).walk("VEVENT")[0].decoded("DTSTAMP")
+    assert written == icalendar_writes(appointment, cancelled=cancelled, stamp=stamp)
+    assert all(len(line) <= 75 for line in written.split(b"\r\n"))
+
+
+def test_the_calendar_file_gives_the_start_in_utc_whatever_zone_it_was_given_in(
+    appointment: Appointment,
+) -> None:
+    new_york = appointment.starts_at.astimezone(ZoneInfo("America/New_York"))
+    appointment.starts_at, appointment.ends_at = new_york, new_york + timedelta(minutes=45)
+    written = emails.calendar_file(appointment, cancelled=False)
+    assert b"DTSTART:" + f"{new_york.astimezone(UTC):%Y%m%dT%H%M%S}Z".encode() in written
+    assert Calendar.from_ical(written).walk("VEVENT")[0].decoded("DTSTART") == new_york
 
 
 def test_a_reminder_for_a_cancelled_appointment_renders_to_nothing(appointment: Appointment) -> None:
