@@ -62,6 +62,7 @@ def context_for(
         "zone": patient.time_zone.replace("_", " "),
         "location_name": location.name,
         "location_address": location.address,
+        "location_address_lines": location.address.splitlines(),
         "location_phone": location.phone,
         "confirm_url": links.action_url(appointment, "confirm")
         if upcoming and appointment.status == Appointment.Status.BOOKED

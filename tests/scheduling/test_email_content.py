@@ -91,6 +91,14 @@ def test_the_reminder_names_the_patient_the_local_time_the_place_and_the_links(
     assert email.extra_headers["X-Outbox-Id"].isdigit()
 
 
+def test_an_address_of_several_lines_keeps_its_lines(appointment: Appointment) -> None:
+    appointment.location.address = "12 Harbour Road\nSuite 4\nSpringfield"
+    appointment.location.save()
+    email = rendered(appointment, "appointment_reminder")
+    assert "Where: Riverside Clinic\n       12 Harbour Road\n       Suite 4\n       Springfield\nPhone:" in email.body
+    assert "12 Harbour Road<br>Suite 4<br>Springfield" in str(email.alternatives[0][0])
+
+
 def test_the_calendar_entry_keeps_its_uid_and_is_replaced_then_removed(appointment: Appointment,
                                                                        at: Callable[..., datetime]) -> None:  # fmt: skip
     def event(email: EmailMultiAlternatives) -> Any:
