@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -278,7 +278,7 @@ def send_one(
         return "cancelled", None
     if before_send is not None:
         before_send(message)
-    if not Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).exists():
+    if not still_sending(message.pk):
         return "cancelled", None  # cancelled between claim and send: it never leaves
     try:
         connection.send_messages([email])  # type: ignore[attr-defined]
@@ -286,13 +286,35 @@ def send_one(
         record_failure(message.pk, error, now=now)
         failed = Message.objects.filter(pk=message.pk, status=Message.Status.FAILED).exists()
         return ("failed" if failed else "retrying"), error
-    Message.objects.filter(pk=message.pk).update(
-        status=Message.Status.SENT,
-        sent_at=timezone.now(),
-        provider_message_id=email.extra_headers["Message-ID"],
-        last_error="",
-    )
+    mark_sent(message.pk, provider_message_id=email.extra_headers["Message-ID"])
     return "sent", None
+
+
+# The two statements run for every email sent, written in SQL: building them with the ORM took 0.4 ms
+# per email, as long as rendering it (measured by bench/reminders.py). They read and write exactly what
+# ``Message.objects.filter(...).exists()`` and ``.update(...)`` would; tests/clinic/test_outbox_sql.py
+# compares them on both databases.
+
+
+def still_sending(message_id: int) -> bool:
+    """Whether a claimed row is still ours to send (a cancel since the claim makes it CANCELLED)."""
+    table = connection.ops.quote_name(Message._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE id = %s AND status = %s", [message_id, Message.Status.SENDING]
+        )
+        return cursor.fetchone() is not None
+
+
+def mark_sent(message_id: int, *, provider_message_id: str) -> None:
+    table = connection.ops.quote_name(Message._meta.db_table)
+    sent_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, sent_at = %s, provider_message_id = %s, last_error = %s"
+            " WHERE id = %s",
+            [Message.Status.SENT, sent_at, provider_message_id, "", message_id],
+        )
 
 
 def connection_lost(error: Exception | None) -> bool:
