@@ -12,12 +12,12 @@ from then on the email is the receiving server's responsibility, whatever happen
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from typing import Any, Literal
 
@@ -26,6 +26,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 TRY_LATER = "451 4.3.0 try again later"
+# A regular expression, not the email parser: the benchmark sends this sink hundreds of emails a second.
+OUTBOX_ID = re.compile(rb"^X-Outbox-Id:[ \t]*(\d+)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
 NO_SUCH_USER = "550 5.1.1 no such user"
 Stage = Literal["rcpt", "data"]
 
@@ -138,10 +140,10 @@ class SmtpSink:
             return TRY_LATER
         content = envelope.original_content or envelope.content or b""
         raw = content if isinstance(content, bytes) else content.encode()
-        outbox_id = BytesHeaderParser().parsebytes(raw).get("X-Outbox-Id", "").strip()
+        found = OUTBOX_ID.search(raw.split(b"\r\n\r\n", 1)[0])  # in the header block only
         with self._lock:
-            if outbox_id.isdigit():
-                self._deliveries[int(outbox_id)] += 1
+            if found:
+                self._deliveries[int(found[1])] += 1
             else:
                 self._unlabelled += 1
         return "250 Message accepted for delivery"
