@@ -23,13 +23,14 @@ def fresh_heartbeats() -> None:
 
 @pytest.fixture
 def unreachable_broker() -> Iterator[None]:
-    # Nothing listens on port 1: a real connection attempt to a broker that is down.
-    saved = app.conf.broker_url
-    app.conf["broker_url"] = "redis://127.0.0.1:1/0"
+    # Nothing listens on port 1: a real connection attempt to a broker that is down. Configured as with
+    # REDIS_URL, which names no transport of its own (the embedded default names the filesystem one).
+    saved = app.conf.broker_url, app.conf.broker_transport
+    app.conf["broker_url"], app.conf["broker_transport"] = "redis://127.0.0.1:1/0", None
     try:
         yield
     finally:
-        app.conf["broker_url"] = saved
+        app.conf["broker_url"], app.conf["broker_transport"] = saved
 
 
 def test_health_is_ok_when_everything_answers(fresh_heartbeats: None) -> None:
