@@ -95,7 +95,10 @@ def test_an_address_of_several_lines_keeps_its_lines(appointment: Appointment) -
     appointment.location.address = "12 Harbour Road\nSuite 4\nSpringfield"
     appointment.location.save()
     email = rendered(appointment, "appointment_reminder")
-    assert "Where: Riverside Clinic\n       12 Harbour Road\n       Suite 4\n       Springfield\nPhone:" in email.body
+    assert (
+        "Where: Riverside Clinic\n       12 Harbour Road\n       Suite 4\n       Springfield\nPhone:"
+        in email.body
+    )
     assert "12 Harbour Road<br>Suite 4<br>Springfield" in str(email.alternatives[0][0])
 
 
