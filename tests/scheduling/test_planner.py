@@ -158,6 +158,34 @@ def test_when_one_slot_is_left_the_patient_closest_to_the_edge_of_their_window_g
     assert (result.windows_total, result.windows_met) == (2, 2)
 
 
+def test_of_two_windows_closing_together_the_one_with_fewer_open_dates_chooses_first() -> None:
+    # One 45-minute slot on Monday 4 May and one on Wednesday 6 May; both patients need a session that week
+    # (ideally Thursday, so Wednesday is the nearest). Ben already has an appointment on Monday and may have
+    # one a day, so only Wednesday is open to him: he chooses first, and Ana, who could take either, gets
+    # Monday. In item order Ana would take Wednesday and Ben would be missed.
+    hours = every_day(1, "09:00", "09:45", weekdays=range(0, 3, 2))
+    ana = request(1, 1, CountPerPeriod(1, 1, 7), "2026-05-04")
+    ben = request(2, 2, CountPerPeriod(1, 1, 7), "2026-05-04")
+    elsewhere = Booking(2, 2, at("2026-05-04", "12:00"), at("2026-05-04", "13:00"), False, None)
+    one_a_day = Pacing(max_per_day=1, min_rest_days_between_demanding=0, max_per_week=7)
+    result = plan(
+        clinic(
+            at("2026-05-03", "12:00"),
+            7,
+            hours,
+            (patient(1), patient(2, one_a_day)),
+            (ana, ben),
+            bookings=(elsewhere,),
+        )
+    )
+
+    assert by_item(result) == {
+        1: ["2026-05-04 09:00 with therapist 1"],
+        2: ["2026-05-06 09:00 with therapist 1"],
+    }
+    assert result.misses == ()
+
+
 def test_pacing_keeps_two_demanding_items_off_consecutive_days_but_lets_a_gentle_one_share_a_day() -> None:
     # All three items are due from Monday 4 May, ideally at once. One rest day between demanding sessions.
     pacing = Pacing(max_per_day=2, min_rest_days_between_demanding=1, max_per_week=5)
@@ -227,6 +255,65 @@ def test_a_missed_session_is_met_by_shifting_another_patients_session_along_the_
     }
     assert result.misses == ()
     assert (result.windows_total, result.windows_met) == (2, 2)
+
+
+def test_a_missed_session_is_met_by_packing_several_sessions_of_the_same_therapist_together() -> None:
+    # Monday 09:00-11:15 is the only time. Three half-hour sessions go first (their windows close sooner), at
+    # their usual 09:15, 10:00 and 10:45: the three 15-minute gaps add up to Ben's 45 minutes, but no single
+    # shift frees 45 minutes in a row. Packing the three together from 09:00 does.
+    firsts = tuple(
+        request(n, n, Interval(1, 1), "2026-05-04", minutes=30, usual_local_time=usual)
+        for n, usual in ((1, "09:15"), (2, "10:00"), (3, "10:45"))
+    )
+    ben = request(4, 4, CountPerPeriod(1, 1, 7), "2026-05-04", minutes=45)
+    result = plan(
+        clinic(
+            at("2026-05-03", "12:00"),
+            2,
+            every_day(1, "09:00", "11:15", weekdays=range(1)),
+            tuple(patient(n) for n in (1, 2, 3, 4)),
+            (*firsts, ben),
+        )
+    )
+
+    assert by_item(result) == {
+        1: ["2026-05-04 09:00 with therapist 1"],
+        2: ["2026-05-04 09:30 with therapist 1"],
+        3: ["2026-05-04 10:00 with therapist 1"],
+        4: ["2026-05-04 10:30 with therapist 1"],
+    }
+    assert result.misses == ()
+
+
+def test_a_missed_session_is_met_by_moving_another_patients_session_to_another_date_of_its_week() -> None:
+    # One 45-minute slot on Monday 4 May and one on Thursday 7 May, and no hours after that week. Ana's
+    # weekly window closes first, so she takes Thursday, the nearest to her ideal date. Ben (once in two
+    # weeks) already has an appointment on Monday and may have one a day: only Thursday is open to him.
+    # Moving Ana to Monday, still inside her week, gives Ben Thursday.
+    hours = tuple(
+        WeeklyHours(1, 1, NEW_YORK, weekday, time(9), time(9, 45), d("2026-01-01"), d("2026-05-08"))
+        for weekday in (0, 3)
+    )
+    ana = request(1, 1, CountPerPeriod(1, 1, 7), "2026-05-04")
+    ben = request(2, 2, CountPerPeriod(1, 1, 14), "2026-05-04")
+    elsewhere = Booking(2, 2, at("2026-05-04", "12:00"), at("2026-05-04", "13:00"), False, None)
+    one_a_day = Pacing(max_per_day=1, min_rest_days_between_demanding=0, max_per_week=7)
+    result = plan(
+        clinic(
+            at("2026-05-03", "12:00"),
+            7,
+            hours,
+            (patient(1), patient(2, one_a_day)),
+            (ana, ben),
+            bookings=(elsewhere,),
+        )
+    )
+
+    assert by_item(result) == {
+        1: ["2026-05-04 09:00 with therapist 1"],
+        2: ["2026-05-07 09:00 with therapist 1"],
+    }
+    assert result.misses == ()
 
 
 def test_a_demanding_item_whose_window_only_has_rest_days_is_missed_with_a_pacing_reason_and_later_offers() -> (
@@ -836,7 +923,22 @@ def assert_proposal_keeps_the_hard_constraints(
 @PROPERTY
 @given(clinics())
 def test_proposals_keep_every_hard_constraint_and_stay_inside_their_windows(inp: PlanningInput) -> None:
+    assert_plan_keeps_the_hard_constraints(inp, plan(inp))
+
+
+@settings(max_examples=40, deadline=None)
+@given(clinics(max_patients=14, max_items=3))
+def test_a_crowded_clinics_repairs_keep_every_hard_constraint_and_leave_no_feasible_miss(
+    inp: PlanningInput,
+) -> None:
+    # Many patients for at most three therapists: capacity runs short, so the repairs (shift, pack, move to
+    # another date of the period) run, and what they move must still keep every rule.
     result = plan(inp)
+    assert_plan_keeps_the_hard_constraints(inp, result)
+    assert_misses_have_no_feasible_slot(inp, result)
+
+
+def assert_plan_keeps_the_hard_constraints(inp: PlanningInput, result: PlanResult) -> None:
     sessions = sessions_of(inp, result.proposals)
     for proposal in result.proposals:
         assert_proposal_keeps_the_hard_constraints(inp, result, proposal, sessions)
@@ -856,7 +958,10 @@ def test_proposals_keep_every_hard_constraint_and_stay_inside_their_windows(inp:
 def test_every_miss_really_has_no_feasible_slot_in_its_window_and_its_alternatives_are_feasible_later(
     inp: PlanningInput,
 ) -> None:
-    result = plan(inp)
+    assert_misses_have_no_feasible_slot(inp, plan(inp))
+
+
+def assert_misses_have_no_feasible_slot(inp: PlanningInput, result: PlanResult) -> None:
     sessions = sessions_of(inp, result.proposals)
     for miss in result.misses:
         req = request_of(inp, miss.item_id)
