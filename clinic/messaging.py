@@ -41,7 +41,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import connection, transaction
+from django.db import connection as database
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -298,8 +299,8 @@ def send_one(
 
 def still_sending(message_id: int) -> bool:
     """Whether a claimed row is still ours to send (a cancel since the claim makes it CANCELLED)."""
-    table = connection.ops.quote_name(Message._meta.db_table)
-    with connection.cursor() as cursor:
+    table = database.ops.quote_name(Message._meta.db_table)
+    with database.cursor() as cursor:
         cursor.execute(
             f"SELECT 1 FROM {table} WHERE id = %s AND status = %s", [message_id, Message.Status.SENDING]
         )
@@ -307,9 +308,9 @@ def still_sending(message_id: int) -> bool:
 
 
 def mark_sent(message_id: int, *, provider_message_id: str) -> None:
-    table = connection.ops.quote_name(Message._meta.db_table)
-    sent_at = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
+    table = database.ops.quote_name(Message._meta.db_table)
+    sent_at = database.ops.adapt_datetimefield_value(timezone.now())
+    with database.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET status = %s, sent_at = %s, provider_message_id = %s, last_error = %s"
             " WHERE id = %s",
