@@ -614,9 +614,10 @@ class _Planner:
         # (pool, zone, patient-local date, minutes) with no free start, with the reasons; see _best_on
         self._full: dict[_PoolDay, frozenset[str]] = {}
         self._views: dict[_PoolDay, tuple[tuple[_Free, ...], bool]] = {}  # see _pool_view
-        # (therapist, location, segment start) -> (therapist version, obstacles, rooms); see _obstacles
+        # (therapist, segment) -> (therapist version, obstacles, rooms); see _obstacles. The whole segment:
+        # two hours rows may share a start and differ in their end or grid.
         self._segment_obstacles: dict[
-            tuple[int, int, int], tuple[int, list[tuple[int, int, int]], tuple[int, int, int]]
+            tuple[int, _Segment], tuple[int, list[tuple[int, int, int]], tuple[int, int, int]]
         ] = {}
         self._working: dict[tuple[tuple[int, ...], date, date], int] = {}  # see _therapists_working
         self._proposals: list[Proposal] = []
@@ -1090,7 +1091,7 @@ class _Planner:
 
         The run of free time around obstacle k is [end of all before it, start of the one after].
         """
-        key = (therapist.therapist_id, segment.location_id, segment.start)
+        key = (therapist.therapist_id, segment)
         cached = self._segment_obstacles.get(key)
         if cached is not None and cached[0] == therapist.version:
             return cached[1], cached[2]

@@ -316,6 +316,32 @@ def test_a_missed_session_is_met_by_moving_another_patients_session_to_another_d
     assert result.misses == ()
 
 
+def test_a_repair_never_books_over_an_appointment_when_two_hours_rows_start_together() -> None:
+    # Thursday has an old 09:00-10:00 row nobody closed and a new 09:00-12:00 one; 10:00-12:00 is booked.
+    # Ana takes Thursday 09:00; Ben is busy 09:15-10:00 that day. A repair may move Ana to Saturday, but
+    # Ben must not be put at 10:00, on top of the booking (what the old 10:00-ending row hid from the
+    # repair when both rows were taken for one).
+    hours = (
+        WeeklyHours(1, 1, NEW_YORK, 3, time(9), time(10), d("2026-01-01"), None),
+        WeeklyHours(1, 1, NEW_YORK, 3, time(9), time(12), d("2026-01-01"), None),
+        WeeklyHours(1, 1, NEW_YORK, 5, time(9), time(9, 45), d("2026-01-01"), None),
+    )
+    ana = request(1, 1, CountPerPeriod(1, 1, 7), "2026-05-04")
+    ben = request(2, 2, CountPerPeriod(1, 1, 7), "2026-05-04")
+    bookings = (
+        Booking(99, 1, at("2026-05-07", "10:00"), at("2026-05-07", "12:00"), False, None),
+        Booking(2, 2, at("2026-05-07", "09:15"), at("2026-05-07", "10:00"), False, None),
+        Booking(2, 2, at("2026-05-09", "09:00"), at("2026-05-09", "10:00"), False, None),
+    )
+    inp = clinic(
+        at("2026-05-06", "12:00"), 7, hours, (patient(1), patient(2), patient(99)), (ana, ben), bookings
+    )
+    result = plan(inp)
+
+    assert_plan_keeps_the_hard_constraints(inp, result)
+    assert "2026-05-07 10:00 with therapist 1" not in by_item(result).get(2, [])
+
+
 def test_a_demanding_item_whose_window_only_has_rest_days_is_missed_with_a_pacing_reason_and_later_offers() -> (
     None
 ):
@@ -804,6 +830,14 @@ def clinics(draw: st.DrawFn, max_patients: int = 6, max_items: int = 3) -> Plann
                     effective_to,
                 )
             )
+    if draw(st.booleans()):
+        # An old row nobody closed beside the new one: the same start, another end (the database allows it).
+        row = draw(st.sampled_from(hours))
+        longer = (
+            datetime.combine(start_day, row.ends) + timedelta(minutes=draw(st.integers(-60, 180)))
+        ).time()
+        if row.starts < longer:
+            hours.append(replace(row, ends=longer))
 
     patients: list[PatientInfo] = []
     requests: list[ItemRequest] = []
