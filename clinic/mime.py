@@ -19,9 +19,10 @@ What keeps it correct
       sanitised as Django does, long lines are folded.
     * Text is sent as it is (7bit, or 8bit for UTF-8, as Django does) when every line fits SMTP's limit of
       998 octets; otherwise quoted-printable (``binascii``, in C). Attachments are base64.
-    * Boundaries are 24 random hex digits between ``==`` marks; quoted-printable and base64 output never
-      contain ``==``, and a rendered text cannot guess the random part.
-    * Any backend works (SMTP, file, console, in-memory): they all ask ``message()`` for ``as_bytes``.
+    * A boundary line is ``--`` and 96 random bits between ``==`` marks: quoted-printable never writes
+      ``==``, base64 lines never start with ``--``, and a rendered text cannot guess the random part.
+    * Django's backends (SMTP, file, console, in-memory) all send ``message().as_bytes()``. Anything that
+      walks the message object instead (``smtplib.send_message``) gets a TypeError, not an empty email.
     ``tests/clinic/test_mime.py`` parses what this writes with the standard library and gets back exactly
     what was rendered.
 """
@@ -33,18 +34,20 @@ import binascii
 import secrets
 from email.message import Message as StdlibMessage
 from email.utils import formatdate
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import forbid_multi_line_headers, make_msgid
 from django.core.mail.utils import DNS_NAME
 
-_ADDRESSED_BY_DJANGO = {"from", "to", "cc", "reply-to"}  # set from the email's own fields, as Django does
+# Set from the email's own fields (an extra header of the same name overrides the value), as Django does.
+_ADDRESSED_BY_DJANGO = {"from", "to", "cc", "reply-to"}
 
 
 class PreparedMessage(StdlibMessage):
     """A whole email, already written. Its headers can be read like any message's (``msg["Subject"]``);
-    its body exists only as the bytes ``as_bytes`` returns, so do not ask it for a payload."""
+    its body exists only as the bytes ``as_bytes`` returns, and asking for a payload is an error."""
 
     def __init__(self, headers: list[tuple[str, str]], body: list[bytes]) -> None:
         super().__init__()
@@ -58,7 +61,14 @@ class PreparedMessage(StdlibMessage):
         return linesep.encode().join([*head, *self._body])
 
     def as_string(self, unixfrom: bool = False, linesep: str = "\n") -> str:  # type: ignore[override]
-        return self.as_bytes(linesep=linesep).decode("ascii")
+        return self.as_bytes(linesep=linesep).decode("utf-8")  # 8bit parts are UTF-8
+
+    def get_payload(self, *args: Any, **kwargs: Any) -> Any:
+        # The standard library's generator (smtplib.send_message, email.generator) walks the payload; this
+        # message has none to give, and an empty email must not go out silently.
+        raise TypeError(
+            "A PreparedMessage is already written: send message.as_bytes(), not the message object."
+        )
 
 
 class OutboxEmail(EmailMultiAlternatives):
@@ -70,7 +80,10 @@ class OutboxEmail(EmailMultiAlternatives):
     def message(self) -> PreparedMessage:  # type: ignore[override]
         encoding = self.encoding or settings.DEFAULT_CHARSET
         wanted = [("Subject", self.subject), ("From", self.extra_headers.get("From", self.from_email))]
-        wanted += [(name, ", ".join(str(a) for a in addresses)) for name, addresses in self._address_lists()]
+        wanted += [
+            (name, self.extra_headers.get(name, ", ".join(str(a) for a in addresses)))
+            for name, addresses in self._address_lists()
+        ]
         names = {name.lower() for name in self.extra_headers}
         if "date" not in names:
             wanted.append(("Date", formatdate(localtime=settings.EMAIL_USE_LOCALTIME)))
@@ -145,8 +158,10 @@ def _attachment_part(filename: str, content: str | bytes, mimetype: str) -> list
     if not filename.isascii() or not filename.isprintable() or '"' in filename or "\\" in filename:
         raise ValueError(f"Attachment names are plain ASCII without quotes; got {filename!r}.")
     data = content.encode("utf-8") if isinstance(content, str) else content
+    # A text part without a charset is US-ASCII (RFC 2046); ours are UTF-8, as Django labels them.
+    content_type = f'{mimetype}; charset="utf-8"' if mimetype.startswith("text/") else mimetype
     return [
-        f"Content-Type: {mimetype}".encode(),
+        f"Content-Type: {content_type}".encode(),
         f'Content-Disposition: attachment; filename="{filename}"'.encode(),
         b"Content-Transfer-Encoding: base64",
         b"",

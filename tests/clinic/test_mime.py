@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.generator
 import email.policy
 import io
 from email.message import EmailMessage
@@ -73,6 +74,28 @@ def test_names_accents_and_long_lines_survive() -> None:
     assert parsed["Subject"] == subject
     assert parsed["From"].addresses[0].display_name == "Clínica Dor"
     assert parts(parsed)[0] == text
+
+
+def test_a_calendar_attachment_says_it_is_utf8_so_accents_survive() -> None:
+    message = outbox_email()
+    message.attachments = []
+    message.attach("appointment.ics", "LOCATION:Clínica São João\r\n".encode(), "text/calendar")
+    (attachment,) = list(read_back(message).iter_attachments())
+    assert attachment.get_content_charset() == "utf-8"
+    assert attachment.get_content() == "LOCATION:Clínica São João\r\n"
+
+
+def test_the_message_object_refuses_to_be_walked_rather_than_send_an_empty_email() -> None:
+    prepared = outbox_email(text="Olá Zoë,\n").message()
+    assert "Olá Zoë," in prepared.as_string()
+    with pytest.raises(TypeError, match="as_bytes"):
+        email.generator.BytesGenerator(io.BytesIO()).flatten(prepared)
+
+
+def test_an_extra_to_header_is_what_the_reader_sees_as_django_does() -> None:
+    message = outbox_email()
+    message.extra_headers["To"] = "Pat O'Brien <pat@example.com>"
+    assert read_back(message)["To"] == "Pat O'Brien <pat@example.com>"
 
 
 def test_a_header_with_a_newline_is_refused() -> None:
