@@ -139,6 +139,25 @@ def by_item(result: PlanResult) -> dict[int, list[str]]:
 # --- tables a person can read -------------------------------------------------------------------------------
 
 
+def plan_ana_and_ben(hours: tuple[WeeklyHours, ...], ben_rule: Cadence) -> PlanResult:
+    """Ana needs a session in the week of Monday 4 May; Ben, with ``ben_rule``, already has an appointment
+    that Monday and may have one a day."""
+    ana = request(1, 1, CountPerPeriod(1, 1, 7), "2026-05-04")
+    ben = request(2, 2, ben_rule, "2026-05-04")
+    elsewhere = Booking(2, 2, at("2026-05-04", "12:00"), at("2026-05-04", "13:00"), False, None)
+    one_a_day = Pacing(max_per_day=1, min_rest_days_between_demanding=0, max_per_week=7)
+    return plan(
+        clinic(
+            at("2026-05-03", "12:00"),
+            7,
+            hours,
+            (patient(1), patient(2, one_a_day)),
+            (ana, ben),
+            bookings=(elsewhere,),
+        )
+    )
+
+
 def test_when_one_slot_is_left_the_patient_closest_to_the_edge_of_their_window_gets_it() -> None:
     # The therapist has one 45-minute slot on Wednesday 15 April and one on Saturday 18 April.
     # Ben (item 1) is due from Wednesday, ideally Wednesday, but may wait until the 29th.
@@ -163,20 +182,8 @@ def test_of_two_windows_closing_together_the_one_with_fewer_open_dates_chooses_f
     # (ideally Thursday, so Wednesday is the nearest). Ben already has an appointment on Monday and may have
     # one a day, so only Wednesday is open to him: he chooses first, and Ana, who could take either, gets
     # Monday. In item order Ana would take Wednesday and Ben would be missed.
-    hours = every_day(1, "09:00", "09:45", weekdays=range(0, 3, 2))
-    ana = request(1, 1, CountPerPeriod(1, 1, 7), "2026-05-04")
-    ben = request(2, 2, CountPerPeriod(1, 1, 7), "2026-05-04")
-    elsewhere = Booking(2, 2, at("2026-05-04", "12:00"), at("2026-05-04", "13:00"), False, None)
-    one_a_day = Pacing(max_per_day=1, min_rest_days_between_demanding=0, max_per_week=7)
-    result = plan(
-        clinic(
-            at("2026-05-03", "12:00"),
-            7,
-            hours,
-            (patient(1), patient(2, one_a_day)),
-            (ana, ben),
-            bookings=(elsewhere,),
-        )
+    result = plan_ana_and_ben(
+        every_day(1, "09:00", "09:45", weekdays=range(0, 3, 2)), CountPerPeriod(1, 1, 7)
     )
 
     assert by_item(result) == {
@@ -294,20 +301,7 @@ def test_a_missed_session_is_met_by_moving_another_patients_session_to_another_d
         WeeklyHours(1, 1, NEW_YORK, weekday, time(9), time(9, 45), d("2026-01-01"), d("2026-05-08"))
         for weekday in (0, 3)
     )
-    ana = request(1, 1, CountPerPeriod(1, 1, 7), "2026-05-04")
-    ben = request(2, 2, CountPerPeriod(1, 1, 14), "2026-05-04")
-    elsewhere = Booking(2, 2, at("2026-05-04", "12:00"), at("2026-05-04", "13:00"), False, None)
-    one_a_day = Pacing(max_per_day=1, min_rest_days_between_demanding=0, max_per_week=7)
-    result = plan(
-        clinic(
-            at("2026-05-03", "12:00"),
-            7,
-            hours,
-            (patient(1), patient(2, one_a_day)),
-            (ana, ben),
-            bookings=(elsewhere,),
-        )
-    )
+    result = plan_ana_and_ben(hours, CountPerPeriod(1, 1, 14))
 
     assert by_item(result) == {
         1: ["2026-05-04 09:00 with therapist 1"],
