@@ -19,10 +19,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 HEARTBEAT_TASK = "clinic.tasks.heartbeat"
+SWEEPER_TASK = "clinic.tasks.send_due_messages"
 
 app.conf.beat_schedule = {
     "heartbeat": {"task": HEARTBEAT_TASK, "schedule": 60.0},
-    "send-due-messages": {"task": "clinic.tasks.send_due_messages", "schedule": 60.0},
+    "send-due-messages": {"task": SWEEPER_TASK, "schedule": 60.0},
     "advance-care-plan-phases": {"task": "careplans.tasks.advance_due_phases", "schedule": 3600.0},
 }
 
@@ -33,6 +34,10 @@ _running_beat = False
 def _mark_beat_process(**_: Any) -> None:
     global _running_beat
     _running_beat = True
+    # Interval entries first fire one interval after start: without this, /health/ would call a freshly
+    # started clinic unhealthy for a minute, and email due during the downtime would wait a minute more.
+    for task in (HEARTBEAT_TASK, SWEEPER_TASK):
+        app.send_task(task)
 
 
 @before_task_publish.connect

@@ -63,3 +63,20 @@ def test_a_backlog_of_email_is_shared_between_sweeps_and_each_is_sent_once(worke
             time.sleep(0.1)
         ids = [int(m.extra_headers["X-Outbox-Id"]) for m in mail.outbox]
     assert sorted(ids) == sorted(Message.objects.values_list("pk", flat=True))  # each once, none twice
+
+
+def test_a_clinic_just_started_is_healthy_within_seconds_not_after_beats_first_minute(worker: Any) -> None:
+    from celery.signals import beat_init
+    from django.test import Client
+
+    from clinic import celery as clinic_celery
+
+    try:
+        beat_init.send(sender=None)  # what `celery beat` sends as it starts
+        deadline = time.monotonic() + 30
+        while Heartbeat.objects.filter(name__in=["beat", "worker"]).count() < 2:
+            assert time.monotonic() < deadline, "beat and the worker did not both report at start"
+            time.sleep(0.1)
+    finally:
+        clinic_celery._running_beat = False  # this test process is not beat
+    assert Client().get("/health/").status_code == 200
