@@ -14,7 +14,7 @@ from careplans import services as careplan_services
 from careplans.models import CarePlan, CarePlanTemplate
 from clinic.models import Location, Patient, Service, Therapist
 from clinic.roles import Role
-from scheduling.models import WorkingHours
+from scheduling.models import Appointment, WorkingHours
 
 
 @pytest.fixture(autouse=True)
@@ -225,6 +225,19 @@ def bookable(
         therapists.append(therapist)
     return {"location": location, "pt": physical_therapy, "massage": massage, "dana": therapists[0],
             "marcus": therapists[1]}  # fmt: skip
+
+
+@pytest.fixture
+def booked(
+    bookable: dict[str, Any], make_patient: Callable[..., Patient], at: Callable[..., datetime]
+) -> Appointment:
+    """Ali, who agreed to email, booked with Dana in two weeks: the appointment patients act on from links."""
+    from scheduling import services as scheduling_services
+
+    patient = make_patient(first_name="Alicia", preferred_name="Ali", email_consent=True)
+    return scheduling_services.appointment_book(patient=patient, therapist=bookable["dana"], service=bookable["pt"],
+                                                location=bookable["location"], starts_at=at(2, 14, weeks_ahead=2),
+                                                booked_by=None)  # fmt: skip
 
 
 @pytest.fixture

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +11,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from clinic.models import Patient
-from scheduling import links, services
+from scheduling import links
 from scheduling.models import Appointment
 
 CHROMIUM = "/usr/bin/chromium"
@@ -47,15 +45,6 @@ def phone(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(**PHONE)  # type: ignore[arg-type]
     yield context.new_page()
     context.close()
-
-
-@pytest.fixture
-def booked(
-    bookable: dict[str, Any], make_patient: Callable[..., Patient], at: Callable[..., datetime]
-) -> Appointment:
-    patient = make_patient(first_name="Alicia", preferred_name="Ali", email_consent=True)
-    return services.appointment_book(patient=patient, therapist=bookable["dana"], service=bookable["pt"],
-                                     location=bookable["location"], starts_at=at(2, 14, weeks_ahead=2), booked_by=None)  # fmt: skip
 
 
 def link(live_server: Any, appointment: Appointment, action: str) -> str:

@@ -22,12 +22,12 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def booked(
-    bookable: dict[str, Any], make_patient: Callable[..., Patient], at: Callable[..., datetime]
-) -> Appointment:
-    patient = make_patient(first_name="Alicia", preferred_name="Ali", email_consent=True)
-    return services.appointment_book(patient=patient, therapist=bookable["dana"], service=bookable["pt"],
-                                     location=bookable["location"], starts_at=at(2, 14, weeks_ahead=2), booked_by=None)  # fmt: skip
+def soon(bookable: dict[str, Any], make_patient: Callable[..., Patient]) -> Appointment:
+    """An appointment in five hours: inside the default 24-hour late-cancellation window."""
+    return Appointment.objects.create(patient=make_patient(email_consent=True), therapist=bookable["dana"],
+                                      service=bookable["pt"], location=bookable["location"],
+                                      starts_at=timezone.now() + timedelta(hours=5),
+                                      ends_at=timezone.now() + timedelta(hours=6))  # fmt: skip
 
 
 def url(appointment: Appointment, action: str) -> str:
@@ -107,12 +107,8 @@ def test_a_link_for_a_moved_appointment_is_refused(booked: Appointment, at: Call
 
 
 def test_inside_the_late_cancellation_window_the_page_gives_the_phone_number(
-    bookable: dict[str, Any], make_patient: Callable[..., Patient]
+    soon: Appointment, bookable: dict[str, Any]
 ) -> None:
-    patient = make_patient(email_consent=True)
-    soon = Appointment.objects.create(patient=patient, therapist=bookable["dana"], service=bookable["pt"],
-                                      location=bookable["location"], starts_at=timezone.now() + timedelta(hours=5),
-                                      ends_at=timezone.now() + timedelta(hours=6))  # fmt: skip
     response = Client().post(url(soon, "cancel"))
     body = response.content.decode()
     assert "please phone us to cancel" in body
@@ -149,16 +145,12 @@ def test_a_forged_unsubscribe_link_changes_nothing(booked: Appointment) -> None:
 
 
 def test_the_late_cancellation_rule_holds_for_every_caller_not_just_the_page(
-    bookable: dict[str, Any], make_patient: Callable[..., Patient]
+    soon: Appointment, bookable: dict[str, Any]
 ) -> None:
-    patient = make_patient(email_consent=True)
-    soon = Appointment.objects.create(patient=patient, therapist=bookable["dana"], service=bookable["pt"],
-                                      location=bookable["location"], starts_at=timezone.now() + timedelta(hours=5),
-                                      ends_at=timezone.now() + timedelta(hours=6))  # fmt: skip
     with pytest.raises(services.TooLateToCancel, match=re.escape(bookable["location"].phone)):
         services.appointment_cancel_by_patient(appointment=soon)
     assert status_of(soon) == Appointment.Status.BOOKED
-    later = Appointment.objects.create(patient=patient, therapist=bookable["dana"], service=bookable["pt"],
+    later = Appointment.objects.create(patient=soon.patient, therapist=bookable["dana"], service=bookable["pt"],
                                        location=bookable["location"], starts_at=timezone.now() + timedelta(days=3),
                                        ends_at=timezone.now() + timedelta(days=3, hours=1))  # fmt: skip
     services.appointment_cancel_by_patient(appointment=later)
