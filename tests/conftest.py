@@ -191,8 +191,11 @@ def make_plan(
 
 
 def next_weekday(weekday: int, *, weeks_ahead: int = 1) -> date:
-    today = timezone.now().date()
-    return today + timedelta(days=(weekday - today.weekday()) % 7 + 7 * weeks_ahead)
+    """The weekday of the first whole week starting at least ``weeks_ahead`` weeks from today, so that the
+    days of one test's week keep their order whatever today is (Monday before Tuesday)."""
+    earliest = timezone.now().date() + timedelta(weeks=weeks_ahead)
+    monday = earliest + timedelta(days=-earliest.weekday() % 7)
+    return monday + timedelta(days=weekday)
 
 
 @pytest.fixture
