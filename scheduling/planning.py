@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from careplans.cadence import DueWindow
 from careplans.models import CadenceItem, CarePlan
 from careplans.selectors import effective_cadence, with_plan_detail
 from clinic.models import Location, Patient, Therapist
@@ -232,32 +233,33 @@ def proposals_accept(*, token: str, by: Any) -> list[Appointment]:
     return booked
 
 
-def _names(
-    proposals: Iterable[planner.Proposal],
-) -> tuple[dict[int, Any], dict[int, Any], dict[int, Any], dict[int, Any]]:
-    rows = list(proposals)
-    return (
-        CadenceItem.objects.select_related("service").in_bulk({p.item_id for p in rows}),
-        Patient.objects.in_bulk({p.patient_id for p in rows}),
-        Therapist.objects.select_related("user").in_bulk({p.therapist_id for p in rows}),
-        Location.objects.in_bulk({p.location_id for p in rows}),
-    )
+# What a description needs of a proposal: item, patient, therapist and location ids, start, and its window
+# (None for a signed proposal, which does not carry it).
+_Described = tuple[int, int, int, int, datetime, DueWindow | None]
 
 
 def describe_proposals(proposals: Iterable[planner.Proposal]) -> list[dict[str, Any]]:
-    rows = list(proposals)
-    items, patients, therapists, locations = _names(rows)
+    return _describe(
+        [(p.item_id, p.patient_id, p.therapist_id, p.location_id, p.start, p.window) for p in proposals]
+    )
+
+
+def _describe(rows: list[_Described]) -> list[dict[str, Any]]:
+    items = CadenceItem.objects.select_related("service").in_bulk({row[0] for row in rows})
+    patients = Patient.objects.in_bulk({row[1] for row in rows})
+    therapists = Therapist.objects.select_related("user").in_bulk({row[2] for row in rows})
+    locations = Location.objects.in_bulk({row[3] for row in rows})
     described = []
-    for p in rows:
-        location = locations[p.location_id]
+    for item_id, patient_id, therapist_id, location_id, start, window in rows:
+        location = locations[location_id]
         described.append(
             {
-                "patient": patients[p.patient_id].display_name,
-                "service": items[p.item_id].service.name,
-                "therapist": therapists[p.therapist_id].display_name,
+                "patient": patients[patient_id].display_name,
+                "service": items[item_id].service.name,
+                "therapist": therapists[therapist_id].display_name,
                 "location": location.name,
-                "start": p.start.astimezone(location.zone),
-                "window": p.window,
+                "start": start.astimezone(location.zone),
+                "window": window,
             }
         )
     return described
@@ -344,8 +346,9 @@ def describe_signed(token: str) -> list[dict[str, Any]]:
     if not token:
         return []
     rows, _ = unsign_proposals(token, max_age=None)  # shown whatever their age; booking still checks it
-    proposals = [
-        planner.Proposal(item, patient, therapist, location, start, end, window=None)  # type: ignore[arg-type]
-        for item, patient, therapist, location, start, end in rows
-    ]
-    return describe_proposals(proposals)
+    return _describe(
+        [
+            (item, patient, therapist, location, start, None)
+            for item, patient, therapist, location, start, _ in rows
+        ]
+    )
