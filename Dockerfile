@@ -1,4 +1,16 @@
 # One image for the clinic's web, worker and beat processes (see docker-compose.yml).
+
+# The planner's compiled core (clinic/native.py) is built where a C compiler is; the image itself stays slim.
+# Same Python release in both stages, so the extensions load in the second.
+FROM python:3.11 AS native
+WORKDIR /app
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock
+COPY clinic ./clinic
+COPY careplans ./careplans
+COPY scheduling ./scheduling
+RUN python -m clinic.native build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -22,6 +34,9 @@ COPY clinic ./clinic
 COPY careplans ./careplans
 COPY scheduling ./scheduling
 COPY templates ./templates
+# The extensions and the stamp of the sources they were built from (checked when Django starts).
+COPY --from=native /app/careplans/ ./careplans/
+COPY --from=native /app/scheduling/ ./scheduling/
 
 # Static files are collected into var/static/ (STATIC_ROOT); a reverse proxy in front of gunicorn serves
 # /static/ from there. The secret key below exists only for this build step and is never used at run time.

@@ -5,7 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-from-lock
 
-.PHONY: run test lint bench venv lock
+# The planner's compiled core (clinic/native.py): rebuilt when its sources change; NATIVE=0 runs the .py files.
+NATIVE ?= 1
+NATIVE_SOURCES := careplans/cadence.py scheduling/planner.py
+NATIVE_DONE := var/native-build/.done
+
+.PHONY: run test lint bench venv lock native native-state
 
 $(STAMP): requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required; set PYTHON=/path/to/python3.11")'
@@ -15,12 +20,28 @@ $(STAMP): requirements.lock
 
 venv: $(STAMP)
 
-run: venv
+$(NATIVE_DONE): $(STAMP) $(NATIVE_SOURCES) clinic/native.py
+	$(BIN)/python -m clinic.native build || true
+	@mkdir -p $(dir $@) && touch $@
+
+native:
+	rm -f $(NATIVE_DONE)
+	$(MAKE) $(NATIVE_DONE)
+
+ifeq ($(NATIVE),0)
+native-state: venv
+	$(BIN)/python -m clinic.native clean
+	rm -f $(NATIVE_DONE)
+else
+native-state: $(NATIVE_DONE)
+endif
+
+run: native-state
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_clinic
 	$(BIN)/honcho start -f Procfile 2>&1 || true
 
-test: venv
+test: native-state
 	$(BIN)/python -m pytest
 
 lint: venv
@@ -28,7 +49,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-bench: venv
+bench: native-state
 	$(BIN)/python -m bench
 
 # Re-pin after editing pyproject.toml (needs network access to PyPI).

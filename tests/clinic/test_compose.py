@@ -19,6 +19,7 @@ from django.conf import settings as django_settings
 from django.http.request import validate_host
 
 from clinic import env as environment
+from clinic import native
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -306,8 +307,8 @@ def test_the_dockerfile_copies_manage_py_and_every_local_app_and_template_folder
 
 def test_the_image_collects_static_files_and_runs_as_a_non_root_user():
     instructions = dockerfile_instructions()
-    assert instructions[0][0] == "FROM"
-    assert instructions[0][1].startswith("python:3.11-slim")
+    stages = [args for keyword, args in instructions if keyword == "FROM"]
+    assert stages[-1].startswith("python:3.11-slim")
     assert any(keyword == "RUN" and "collectstatic" in args for keyword, args in instructions)
     users = [args for keyword, args in instructions if keyword == "USER"]
     assert users, "the image runs as root"
@@ -315,6 +316,25 @@ def test_the_image_collects_static_files_and_runs_as_a_non_root_user():
     cmd = next(args for keyword, args in reversed(instructions) if keyword == "CMD")
     assert "gunicorn" in cmd
     assert "clinic.wsgi:application" in cmd
+
+
+def test_the_image_runs_the_compiled_planner_built_by_the_same_python_from_the_same_sources():
+    instructions = dockerfile_instructions()
+    stages = [args.split() for keyword, args in instructions if keyword == "FROM"]
+    builder = next(stage for stage in stages if len(stage) == 3 and stage[1].upper() == "AS")
+
+    def python_release(image: str) -> str:  # python:3.11-slim -> 3.11
+        return image.split(":")[1].split("-")[0]
+
+    assert python_release(builder[0]) == python_release(stages[-1][0])
+    builds = [args for keyword, args in instructions if keyword == "RUN" and "clinic.native build" in args]
+    assert builds, "the image would run the planner's .py files"
+    copied = {
+        shlex.split(args)[1].removeprefix("/app/").rstrip("/")
+        for keyword, args in instructions
+        if keyword == "COPY" and args.startswith(f"--from={builder[-1]}")
+    }
+    assert {module.split(".")[0] for module in native.PURE_MODULES} <= copied
 
 
 # --- the settings themselves under the compose environment ---------------------------------------------

@@ -1,0 +1,82 @@
+"""The planner's compiled core (clinic/native.py): built from the sources on disk, or refused."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import scheduling.planner
+from clinic import native
+
+TINY_SOURCES = {
+    "careplans/cadence.py": "def days_between(first: int, last: int) -> int:\n    return last - first\n",
+    "scheduling/planner.py": (
+        "from careplans.cadence import days_between\n\n\n"
+        "def spacing(first: int, last: int) -> int:\n    return days_between(first, last) * 2\n"
+    ),
+}
+
+
+def tiny_project(root: Path) -> Path:
+    for path, text in TINY_SOURCES.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).parent.joinpath("__init__.py").touch()
+        (root / path).write_text(text)
+    return root
+
+
+def fake_build(root: Path) -> None:
+    """What a build leaves behind, without compiling: an extension file and the stamp of the sources."""
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    (root / "scheduling" / f"planner{suffix}").write_bytes(b"")
+    (root / native.STAMP).write_text(native.source_digest(root) + "\n")
+
+
+def test_without_a_build_the_python_sources_run_and_nothing_is_refused(tmp_path: Path) -> None:
+    root = tiny_project(tmp_path)
+    assert native.built_files(root) == []
+    assert not native.is_fresh(root)
+    native.check_fresh(root)
+
+
+def test_a_build_from_todays_sources_is_accepted(tmp_path: Path) -> None:
+    root = tiny_project(tmp_path)
+    fake_build(root)
+    assert native.is_fresh(root)
+    native.check_fresh(root)
+
+
+@pytest.mark.parametrize("edited", sorted(TINY_SOURCES))
+def test_editing_a_compiled_source_after_the_build_is_refused_until_rebuilt_or_cleaned(
+    tmp_path: Path, edited: str
+) -> None:
+    root = tiny_project(tmp_path)
+    fake_build(root)
+    (root / edited).write_text((root / edited).read_text() + "# edited\n")
+    with pytest.raises(native.StaleBuild, match="Run `make native`"):
+        native.check_fresh(root)
+    native.clean(root)
+    assert native.built_files(root) == []
+    assert not (root / native.STAMP).exists()
+    native.check_fresh(root)
+
+
+def test_a_build_compiles_both_modules_and_python_then_imports_the_compiled_ones(tmp_path: Path) -> None:
+    root = tiny_project(tmp_path)
+    assert native.build(root), "mypyc could not compile two small typed modules"
+    assert native.is_fresh(root)
+    probe = "import scheduling.planner as p, careplans.cadence as c; print(p.__file__, c.__file__, p.spacing(3, 10))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True)
+    planner_file, cadence_file, spacing = done.stdout.split()
+    assert not planner_file.endswith(".py")
+    assert not cadence_file.endswith(".py")
+    assert spacing == "14"
+
+
+def test_the_planner_this_run_uses_is_the_compiled_one_exactly_when_a_build_exists() -> None:
+    compiled = not scheduling.planner.__file__.endswith(".py")
+    assert compiled == bool(native.built_files())
