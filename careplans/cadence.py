@@ -69,6 +69,21 @@ from typing import TypeAlias
 
 MAX_PERIOD_DAYS = 366
 ONE_DAY = timedelta(days=1)
+# Building a timedelta costs ten date additions, and the planner shifts dates millions of times a plan:
+# the shifts it meets (within two longest periods either way) are built once.
+_SHIFT_REACH = 2 * MAX_PERIOD_DAYS + 14
+_SHIFTS = tuple(timedelta(days=k) for k in range(-_SHIFT_REACH, _SHIFT_REACH + 1))
+
+
+def shift(day: date, days: int) -> date:
+    """``day`` moved by a whole number of days."""
+    if -_SHIFT_REACH <= days <= _SHIFT_REACH:
+        return day + _SHIFTS[days + _SHIFT_REACH]
+    return day + timedelta(days=days)
+
+
+def monday_of(day: date) -> date:
+    return day - _SHIFTS[day.weekday() + _SHIFT_REACH]
 
 
 class CadenceStatus(StrEnum):
@@ -147,8 +162,21 @@ def next_due(
 ) -> CadenceState:
     """The next window this item falls due in, and whether bookings cover it. See the module docstring."""
     _check(cadence)
-    done = sorted({day for day in completed if phase_start <= day <= today})
-    ahead = sorted({day for day in (*booked, *completed) if day >= max(phase_start, today)} - set(done))
+    # The planner asks this for every window it walks, so it is written for speed: one pass over each list.
+    done_dates: set[date] = set()
+    ahead_dates: set[date] = set()
+    first_ahead = max(phase_start, today)
+    for day in completed:
+        if day > today:
+            if day >= first_ahead:
+                ahead_dates.add(day)
+        elif day >= phase_start:
+            done_dates.add(day)
+    for day in booked:
+        if day >= first_ahead and day not in done_dates:
+            ahead_dates.add(day)
+    done = sorted(done_dates)
+    ahead = sorted(ahead_dates)
     if isinstance(cadence, CountPerPeriod):
         return _next_due_count(cadence, phase_start, done, ahead, today)
     return _next_due_interval(cadence, phase_start, done, ahead, today)
@@ -211,11 +239,11 @@ class _Period:
 def _period_containing(cadence: CountPerPeriod, phase_start: date, day: date) -> _Period:
     length = cadence.period_days
     if length == 7:
-        monday = day - timedelta(days=day.weekday())
-        start, end = max(monday, phase_start), monday + timedelta(days=6)
+        monday = monday_of(day)
+        start, end = max(monday, phase_start), shift(monday, 6)
     else:
-        start = phase_start + timedelta(days=(day - phase_start).days // length * length)
-        end = start + timedelta(days=length - 1)
+        start = shift(phase_start, (day - phase_start).days // length * length)
+        end = shift(start, length - 1)
     days = (end - start).days + 1
     required = -(-cadence.min_sessions * days // length)  # ceil without floats
     return _Period(start, end, required)
@@ -225,31 +253,40 @@ def _spread_ideal(period: _Period, sessions_done: int) -> date:
     # The middle of slot k of `required` equal slots. Since required <= days in the period, the ideals of
     # consecutive sessions are at least a day apart and the last one still falls inside the period.
     days = (period.end - period.start).days + 1
-    return period.start + timedelta(days=(2 * sessions_done + 1) * days // (2 * period.required))
+    return shift(period.start, (2 * sessions_done + 1) * days // (2 * period.required))
+
+
+def _sessions_in(period: _Period, days: list[date]) -> list[date]:
+    return [day for day in days if period.start <= day <= period.end]
+
+
+def _count_in(period: _Period, days: list[date]) -> int:
+    count = 0
+    for day in days:
+        if period.start <= day <= period.end:
+            count += 1
+    return count
 
 
 def _next_due_count(
     cadence: CountPerPeriod, phase_start: date, done: list[date], ahead: list[date], today: date
 ) -> CadenceState:
-    def sessions_in(period: _Period, days: list[date]) -> list[date]:
-        return [day for day in days if period.start <= day <= period.end]
-
     current = _period_containing(cadence, phase_start, max(today, phase_start))
     if today >= phase_start and current.start > phase_start:
         previous = _period_containing(cadence, phase_start, current.start - ONE_DAY)
-        done_before = len(sessions_in(previous, done))
+        done_before = _count_in(previous, done)
         nothing_since = not done or done[-1] <= previous.end
         if done_before < previous.required and nothing_since:
             ideal = _spread_ideal(previous, done_before)
             return _state(DueWindow(previous.start, ideal, previous.end), covered_by=None, today=today)
 
-    done_now = len(sessions_in(current, done))
+    done_now = _count_in(current, done)
     if done_now >= current.required:
         target, done_in_target = _period_containing(cadence, phase_start, current.end + ONE_DAY), 0
     else:
         target, done_in_target = current, done_now
     still_needed = target.required - done_in_target
-    bookings = sessions_in(target, ahead)
+    bookings = _sessions_in(target, ahead) if ahead else []
     covered_by = bookings[still_needed - 1] if len(bookings) >= still_needed else None
     window = DueWindow(target.start, _spread_ideal(target, done_in_target), target.end)
     return _state(window, covered_by=covered_by, today=today)
@@ -260,11 +297,11 @@ def _next_due_count(
 
 def _interval_window(cadence: Interval, phase_start: date, last: date | None) -> DueWindow:
     if last is None:
-        return DueWindow(phase_start, phase_start, phase_start + timedelta(days=cadence.max_days))
+        return DueWindow(phase_start, phase_start, shift(phase_start, cadence.max_days))
     return DueWindow(
-        last + timedelta(days=cadence.min_days),
-        last + timedelta(days=(cadence.min_days + cadence.max_days) // 2),
-        last + timedelta(days=cadence.max_days),
+        shift(last, cadence.min_days),
+        shift(last, (cadence.min_days + cadence.max_days) // 2),
+        shift(last, cadence.max_days),
     )
 
 
@@ -292,7 +329,14 @@ def _state(window: DueWindow, *, covered_by: date | None, today: date) -> Cadenc
     return CadenceState(window, CadenceStatus.OVERDUE, None)
 
 
+# Cadences already found valid: a plan has a handful of distinct rules, and next_due runs per window.
+_VALID: set[Cadence] = set()
+
+
 def _check(cadence: Cadence) -> None:
+    if cadence in _VALID:
+        return
     problems = validate_cadence(cadence)
     if problems:
         raise ValueError(f"invalid cadence {cadence!r}: " + "; ".join(problems))
+    _VALID.add(cadence)
