@@ -136,7 +136,6 @@ from __future__ import annotations
 import gc
 import heapq
 from bisect import bisect_left, bisect_right
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -430,7 +429,7 @@ class _Therapist:
     hours: dict[tuple[str, int], list[WeeklyHours]]  # (zone, weekday) -> rows
     zones: tuple[str, ...] = ()  # the zones of the therapist's locations, sorted
     busy: _Intervals = field(default_factory=_Intervals)
-    booked_minutes: Counter[tuple[str, date]] = field(default_factory=Counter)
+    booked_minutes: dict[tuple[str, date], int] = field(default_factory=dict)
     segments: dict[tuple[str, date], tuple[_Segment, ...]] = field(default_factory=dict)
     free: dict[tuple[str, date], dict[int, tuple[list[int], list[int]]]] = field(default_factory=dict)
     version: int = 0  # counts changes to the busy time, so what is derived from it can be cached
@@ -439,7 +438,8 @@ class _Therapist:
         self.busy.add(start, end)
         self.version += 1
         for zone in self.zones:
-            self.booked_minutes[zone, _local_date(zone, start)] += end - start
+            key = (zone, _local_date(zone, start))
+            self.booked_minutes[key] = self.booked_minutes.get(key, 0) + end - start
             # A start in a day's list ends that day, so only the days the booking touches can lose starts.
             for day in _local_dates_over(zone, start, end):
                 for minutes, (starts, locations) in self.free.get((zone, day), {}).items():
@@ -451,26 +451,30 @@ class _Therapist:
         self.busy.remove(start, end)
         self.version += 1
         for zone in self.zones:
-            self.booked_minutes[zone, _local_date(zone, start)] -= end - start
+            key = (zone, _local_date(zone, start))
+            self.booked_minutes[key] = self.booked_minutes.get(key, 0) - (end - start)
 
 
 @dataclass
 class _Patient:
     info: PatientInfo
     busy: _Intervals = field(default_factory=_Intervals)
-    per_day: Counter[date] = field(default_factory=Counter)
-    per_week: Counter[date] = field(default_factory=Counter)  # keyed by Monday
+    # Plain dicts, not Counters: the compiled planner reads a dict directly, a subclass only through a call.
+    per_day: dict[date, int] = field(default_factory=dict)
+    per_week: dict[date, int] = field(default_factory=dict)  # keyed by Monday
     # Demanding sessions within the rest days of each date (the date itself included): a demanding session
     # may go on a date only when this is 0. Kept as sessions are added, so the check is one look-up.
-    near_demanding: Counter[date] = field(default_factory=Counter)
+    near_demanding: dict[date, int] = field(default_factory=dict)
 
     def add_session(self, day: date, demanding: bool, count: int = 1) -> None:
-        self.per_day[day] += count
-        self.per_week[monday_of(day)] += count
+        self.per_day[day] = self.per_day.get(day, 0) + count
+        monday = monday_of(day)
+        self.per_week[monday] = self.per_week.get(monday, 0) + count
         rest = self.info.pacing.min_rest_days_between_demanding
         if demanding and rest > 0:
             for k in range(-rest, rest + 1):
-                self.near_demanding[shift(day, k)] += count
+                near = shift(day, k)
+                self.near_demanding[near] = self.near_demanding.get(near, 0) + count
 
     def remove_session(self, day: date, demanding: bool) -> None:
         self.add_session(day, demanding, -1)
@@ -479,22 +483,21 @@ class _Patient:
         """How many dates from first to last, none of them ``taken``, pacing allows a session on (the same
         checks as pacing_problem, in one loop: it runs for every window pushed)."""
         pacing = self.info.pacing
-        per_day, per_week, near = self.per_day.get, self.per_week.get, self.near_demanding.get
+        per_day, per_week, near = self.per_day, self.per_week, self.near_demanding
         count = 0
         day = first
         while day <= last:
             if (
                 day not in taken
-                and per_day(day, 0) < pacing.max_per_day
-                and per_week(monday_of(day), 0) < pacing.max_per_week
-                and not (demanding and near(day, 0))
+                and per_day.get(day, 0) < pacing.max_per_day
+                and per_week.get(monday_of(day), 0) < pacing.max_per_week
+                and not (demanding and near.get(day, 0))
             ):
                 count += 1
             day += ONE_DAY
         return count
 
     def pacing_problem(self, day: date, demanding: bool) -> str | None:
-        # .get: a Counter's [] on a missing date goes through __missing__, and this is the hottest check.
         pacing = self.info.pacing
         if self.per_day.get(day, 0) >= pacing.max_per_day:
             return _PACING_DAY
@@ -553,14 +556,20 @@ _PoolDay = tuple[tuple[int, ...], str, date, int]
 _Free = tuple[int, "_Therapist", str, date, list[int], list[int]]
 
 
-@dataclass(frozen=True)
 class _Slot:
-    key: tuple[int, ...]
-    day: date  # patient-local
-    therapist_id: int
-    location_id: int
-    start: int
-    end: int
+    # A plain class rather than a frozen dataclass: built for every date searched, and a compiled frozen
+    # dataclass takes fifteen times as long to build.
+    __slots__ = ("day", "end", "key", "location_id", "start", "therapist_id")
+
+    def __init__(
+        self, key: tuple[int, ...], day: date, therapist_id: int, location_id: int, start: int, end: int
+    ) -> None:
+        self.key = key
+        self.day = day  # patient-local
+        self.therapist_id = therapist_id
+        self.location_id = location_id
+        self.start = start
+        self.end = end
 
 
 @dataclass
