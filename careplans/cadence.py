@@ -333,14 +333,7 @@ def _state(window: DueWindow, *, covered_by: date | None, today: date) -> Cadenc
     return CadenceState(window, CadenceStatus.OVERDUE, None)
 
 
-# Cadences already found valid: a plan has a handful of distinct rules, and next_due runs per window.
-_VALID: set[Cadence] = set()
-
-
 def _check(cadence: Cadence) -> None:
-    if cadence in _VALID:
-        return
     problems = validate_cadence(cadence)
     if problems:
         raise ValueError(f"invalid cadence {cadence!r}: " + "; ".join(problems))
-    _VALID.add(cadence)

@@ -300,7 +300,7 @@ def _ceil_minutes(moment: datetime) -> int:
 
 
 def _utc(minutes: int) -> datetime:
-    return _EPOCH + timedelta(minutes=minutes)
+    return datetime.fromtimestamp(minutes * 60, UTC)  # one call; building a timedelta costs more
 
 
 @lru_cache(maxsize=1 << 16)
@@ -706,7 +706,7 @@ class _Planner:
         """Move the chain to its next window that still needs a session, or to None past the horizon."""
         req = chain.request
         while True:
-            cursor = max(chain.today, *chain.sessions) if chain.sessions else chain.today
+            cursor = max(chain.today, max(chain.sessions)) if chain.sessions else chain.today
             state = next_due(
                 req.rule,
                 phase_start=req.phase_start,
@@ -1378,7 +1378,7 @@ class _Planner:
                 phase_start=chain.request.phase_start,
                 completed=sorted(sessions),
                 booked=(),
-                today=max(chain.today, *sessions),
+                today=max(chain.today, max(sessions)),
             )
             following = _as_planned(state.window, chain.today)
             if following.latest != window.latest or following.earliest > window.latest:
