@@ -41,6 +41,7 @@ from bench._clinics import (
     zone_of,
 )
 from careplans.cadence import CountPerPeriod, DueWindow, Interval, next_due
+from clinic import native
 from scheduling.planner import ItemRequest, PlanningInput, Proposal, plan
 
 # --- sizes --------------------------------------------------------------------------------------------------
@@ -596,6 +597,7 @@ def _cp_note(solved: CpOutcome) -> str:
 
 
 def main() -> None:
+    native.check_fresh()
     quick = os.environ.get("BENCH_QUICK") == "1" or "--quick" in sys.argv[1:]
     sizes = QUICK if quick else FULL
     print(f"   Planner benchmark ({'quick' if quick else 'full'}): synthetic clinics, all seeded")

@@ -8,9 +8,7 @@ class ClinicConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from clinic.native import check_fresh
         from clinic.role_grants import CLINIC_GRANTS, declare_grants, sync_role_groups
 
-        check_fresh()  # never plan with a compiled planner built from other sources than the ones on disk
         declare_grants(CLINIC_GRANTS)
         post_migrate.connect(sync_role_groups, dispatch_uid="clinic.sync_role_groups")

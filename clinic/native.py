@@ -6,8 +6,8 @@ time (``make bench`` prints both). Where no C compiler is present the build is s
 run as they are.
 
 An extension beside its source always wins the import, so a build older than an edit would run the old
-code. Each build therefore records a digest of the sources it compiled, and ``check_fresh`` (called when
-Django starts) refuses to run a build whose sources have changed since.
+code. Each build therefore records a digest of the sources it compiled, and ``check_fresh`` (called before
+every plan, by the test session and by the benchmark) refuses a build whose sources have changed since.
 
 ``python -m clinic.native build`` compiles, or exits 1 when it cannot (``make`` runs it whenever a source is
 newer than its build, and goes on without it); ``clean`` removes the build, so the ``.py`` files run again;

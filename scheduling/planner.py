@@ -137,12 +137,13 @@ import gc
 import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, lru_cache
+from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from careplans.cadence import Cadence, CountPerPeriod, DueWindow, monday_of, next_due, shift
+from careplans.cadence import Cadence, CountPerPeriod, DueWindow, Value, monday_of, next_due, shift
 
 DAY_MINUTES = 24 * 60
 MAX_ALTERNATIVES = 3
@@ -239,15 +240,40 @@ class PlanningInput:
 # --- output -------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Proposal:
-    item_id: int
-    patient_id: int
-    therapist_id: int
-    location_id: int
-    start: datetime  # aware UTC
-    end: datetime  # aware UTC
-    window: DueWindow  # the window as planned (see "The cadence chain" above)
+class Proposal(Value):
+    FIELDS = ("item_id", "patient_id", "therapist_id", "location_id", "start", "end", "window")
+
+    def __init__(
+        self,
+        item_id: int,
+        patient_id: int,
+        therapist_id: int,
+        location_id: int,
+        start: datetime,
+        end: datetime,
+        window: DueWindow,
+    ) -> None:
+        self.item_id: Final = item_id
+        self.patient_id: Final = patient_id
+        self.therapist_id: Final = therapist_id
+        self.location_id: Final = location_id
+        self.start: Final = start  # aware UTC
+        self.end: Final = end  # aware UTC
+        self.window: Final = window  # the window as planned (see "The cadence chain" above)
+
+    def values(self) -> tuple[object, ...]:
+        return (
+            self.item_id,
+            self.patient_id,
+            self.therapist_id,
+            self.location_id,
+            self.start,
+            self.end,
+            self.window,
+        )
+
+    def moved(self, therapist_id: int, location_id: int, start: datetime, end: datetime) -> Proposal:
+        return Proposal(self.item_id, self.patient_id, therapist_id, location_id, start, end, self.window)
 
 
 @dataclass(frozen=True)
@@ -1015,12 +1041,8 @@ class _Planner:
         self._full.clear()  # the old time is free again
         self._commit(chain, slot)
         self._proposal_at[slot.therapist_id, slot.start, slot.end] = index
-        self._proposals[index] = replace(
-            old,
-            therapist_id=slot.therapist_id,
-            location_id=slot.location_id,
-            start=_utc(slot.start),
-            end=_utc(slot.end),
+        self._proposals[index] = old.moved(
+            slot.therapist_id, slot.location_id, _utc(slot.start), _utc(slot.end)
         )
 
     def _segments_on(self, chain: _Chain, day: date) -> Iterator[tuple[_Therapist, _Segment]]:
@@ -1273,9 +1295,7 @@ class _Planner:
             therapist.book(new_start, new_end)
             patient.busy.add(new_start, new_end)
             self._proposal_at[old.therapist_id, new_start, new_end] = index
-            self._proposals[index] = replace(
-                old, location_id=location_id, start=_utc(new_start), end=_utc(new_end)
-            )
+            self._proposals[index] = old.moved(old.therapist_id, location_id, _utc(new_start), _utc(new_end))
 
     def _commit(self, chain: _Chain, slot: _Slot) -> None:
         self._changes += 1

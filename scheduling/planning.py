@@ -18,6 +18,7 @@ from django.utils import timezone
 from careplans.cadence import DueWindow
 from careplans.models import CadenceItem, CarePlan
 from careplans.selectors import effective_cadence, with_plan_detail
+from clinic import native
 from clinic.models import Location, Patient, Therapist
 from scheduling import planner
 from scheduling.models import Appointment, ClinicClosure, PlanningRun, TimeOff, WorkingHours
@@ -166,7 +167,13 @@ def item_request(
 
 
 def propose(*, now: datetime, plans: QuerySet[CarePlan], **options: Any) -> planner.PlanResult:
-    return planner.plan(planning_input(now=now, plans=plans, **options))
+    return plan(planning_input(now=now, plans=plans, **options))
+
+
+def plan(planner_input: planner.PlanningInput) -> planner.PlanResult:
+    """The planner, refusing to run a compiled build older than its sources (see clinic/native.py)."""
+    native.check_fresh()
+    return planner.plan(planner_input)
 
 
 def sign_proposals(proposals: Iterable[planner.Proposal], *, replaces: Iterable[int] = ()) -> str:
@@ -313,7 +320,7 @@ def planning_run_execute(*, run_id: int) -> None:
         now = timezone.now()
         planner_input = planning_input(now=now, plans=CarePlan.objects.all(), horizon_days=run.horizon_days)
         _progress(run_id, progress=30, stage=f"Planning {len(planner_input.requests)} care-plan items")
-        result = planner.plan(planner_input)
+        result = plan(planner_input)
         _progress(run_id, progress=90, stage="Preparing the proposals for review")
         summary = {
             "proposals": len(result.proposals),

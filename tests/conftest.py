@@ -12,9 +12,14 @@ from django.utils import timezone
 
 from careplans import services as careplan_services
 from careplans.models import CarePlan, CarePlanTemplate
+from clinic import native
 from clinic.models import Location, Patient, Service, Therapist
 from clinic.roles import Role
 from scheduling.models import Appointment, WorkingHours
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    native.check_fresh()  # the planner's tests must test today's sources, not an older compiled build
 
 
 @pytest.fixture(autouse=True)
