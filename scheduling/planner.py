@@ -325,8 +325,10 @@ def _ceil_minutes(moment: datetime) -> int:
     return delta.days * DAY_MINUTES - (-(delta.seconds * 1_000_000 + delta.microseconds) // 60_000_000)
 
 
+@lru_cache(maxsize=1 << 16)
 def _utc(minutes: int) -> datetime:
-    return datetime.fromtimestamp(minutes * 60, UTC)  # one call; building a timedelta costs more
+    # Remembered, as the local dates below: starts repeat on the grid, and a look-up is a fifth of the cost.
+    return datetime.fromtimestamp(minutes * 60, UTC)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -335,6 +337,7 @@ def _wall_minutes(zone: str, day: date, clock: time) -> int:
     return _floor_minutes(datetime.combine(day, clock, tzinfo=_zone(zone)))
 
 
+@lru_cache(maxsize=1 << 16)
 def _local_date(zone: str, minutes: int) -> date:
     return datetime.fromtimestamp(minutes * 60, _zone(zone)).date()
 
@@ -1664,17 +1667,21 @@ def _as_planned(window: DueWindow, today: date) -> DueWindow:
     return window
 
 
-def _days(first: date, last: date) -> Iterator[date]:
-    for k in range((last - first).days + 1):
-        yield shift(first, k)
+@lru_cache(maxsize=1 << 14)
+def _days(first: date, last: date) -> tuple[date, ...]:
+    """The dates from first to last. Remembered: many patients share a period, and each date is a shift."""
+    return tuple(shift(first, k) for k in range((last - first).days + 1))
 
 
-def _dates_at(ideal: date, distance: int, window: DueWindow) -> Iterator[date]:
+def _dates_at(ideal: date, distance: int, window: DueWindow) -> tuple[date, ...]:
+    return _dates_at_in(ideal, distance, window.earliest, window.latest)
+
+
+@lru_cache(maxsize=1 << 16)
+def _dates_at_in(ideal: date, distance: int, earliest: date, latest: date) -> tuple[date, ...]:
+    """The dates ``distance`` days either side of the ideal that lie in [earliest, latest], earlier first."""
     offsets = (0,) if distance == 0 else (-distance, distance)
-    for offset in offsets:
-        day = shift(ideal, offset)
-        if window.earliest <= day <= window.latest:
-            yield day
+    return tuple(day for day in (shift(ideal, offset) for offset in offsets) if earliest <= day <= latest)
 
 
 def _nearest(
