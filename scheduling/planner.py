@@ -579,7 +579,7 @@ def _explain(why: set[str], pacing: Pacing) -> str:
 
 
 # (pool, patient zone, patient-local date, minutes): the free starts one session could take on one date.
-_PoolDay = tuple[tuple[int, ...], str, date, int]
+_PoolDay = tuple[int, str, date, int]  # the pool by its number (_Chain.pool_id)
 # One therapist's free starts of one length on one of its local dates: (therapist id, therapist, zone, local
 # date, starts, locations). The lists are the therapist's own cache, trimmed in place as time is booked.
 _Free = tuple[int, "_Therapist", str, date, list[int], list[int]]
@@ -618,6 +618,7 @@ class _Chain:
     # The qualified therapists as a set (sorted): what patients with the same therapists share, whatever
     # their order of preference, for the caches of free starts.
     pool: tuple[int, ...] = ()
+    pool_id: int = -1  # the pool's number, so cache keys hash an int instead of the whole pool
     ranks: dict[int, int] = field(default_factory=dict)  # therapist id -> place in therapist_ids
 
     def __post_init__(self) -> None:
@@ -649,6 +650,7 @@ class _Planner:
             if booking.item_id is not None:
                 self._item_bookings.setdefault((booking.patient_id, booking.item_id), []).append(booking)
         self._index_bookings(inp)
+        self._pool_ids: dict[tuple[int, ...], int] = {}
         self._chains = {req.item_id: self._start_chain(req) for req in sorted(inp.requests, key=_item_id)}
         self._by_patient: dict[int, list[_Chain]] = {info.patient_id: [] for info in inp.patients}
         for chain in self._chains.values():
@@ -662,7 +664,7 @@ class _Planner:
         self._segment_obstacles: dict[
             tuple[int, _Segment], tuple[int, list[tuple[int, int, int]], tuple[int, int, int]]
         ] = {}
-        self._working: dict[tuple[tuple[int, ...], date, date], int] = {}  # see _therapists_working
+        self._working: dict[tuple[int, date, date], int] = {}  # see _therapists_working
         self._proposals: list[Proposal] = []
         self._misses: list[Miss] = []
         self._windows_total = 0
@@ -721,7 +723,7 @@ class _Planner:
             _local_date(zone, _floor_minutes(booking.start))
             for booking in self._item_bookings.get((req.patient_id, req.item_id), [])
         }
-        return _Chain(
+        chain = _Chain(
             request=req,
             patient=patient,
             today=today,
@@ -730,6 +732,8 @@ class _Planner:
             booked=tuple(sorted(day for day in booked if day >= today)),
             sessions=set(req.held),
         )
+        chain.pool_id = self._pool_ids.setdefault(chain.pool, len(self._pool_ids))
+        return chain
 
     def _advance(self, chain: _Chain) -> None:
         """Move the chain to its next window that still needs a session, or to None past the horizon."""
@@ -780,7 +784,7 @@ class _Planner:
         )
 
     def _therapists_working(self, chain: _Chain, window: DueWindow) -> int:
-        key = (chain.pool, window.earliest, window.latest)
+        key = (chain.pool_id, window.earliest, window.latest)
         count = self._working.get(key)
         if count is None:
             count = self._working[key] = self._count_working(chain, window)
@@ -912,7 +916,7 @@ class _Planner:
             # every patient of the pool, zone and length: a failure holds until something is placed or moved.
             day_start, day_end = _day_bounds(patient.info.zone, day)
             alone = not patient.busy.overlapping(day_start, day_end + req.minutes)
-            pool_day = (chain.pool, patient.info.zone, day, req.minutes)
+            pool_day = (chain.pool_id, patient.info.zone, day, req.minutes)
             if alone and self._unrepairable.get(pool_day) == self._changes:
                 continue
             segments = [
@@ -1461,11 +1465,11 @@ class _Planner:
     def _has_free_start(self, chain: _Chain, day: date) -> bool:
         """Whether any qualified therapist has a free start of the item's length on a patient-local date."""
         zone = chain.patient.info.zone
-        full_key = (chain.pool, zone, day, chain.request.minutes)
+        full_key = (chain.pool_id, zone, day, chain.request.minutes)
         if full_key in self._full:
             return False
         day_start, day_end = _day_bounds(zone, day)
-        frees, idle = self._pool_view(chain, day)
+        frees, idle = self._pool_view(chain, day, full_key)
         if any(bisect_left(starts, day_start) < bisect_left(starts, day_end) for *_, starts, _ in frees):
             return True
         # The reasons _best_on would give: every working therapist is full.
@@ -1494,17 +1498,17 @@ class _Planner:
             why.add(problem)
             return None
         info = patient.info
-        full_key = (chain.pool, info.zone, day, req.minutes)
+        full_key = (chain.pool_id, info.zone, day, req.minutes)
         known_full = self._full.get(full_key)
         if known_full is not None:
             why |= known_full
             return None
-        frees, idle = self._pool_view(chain, day)
+        frees, idle = self._pool_view(chain, day, full_key)
         minutes = req.minutes
         day_start, day_end = _day_bounds(info.zone, day)
         early = _wall_minutes(info.zone, day, info.earliest) if info.earliest is not None else -_FAR
         late = _wall_minutes(info.zone, day, info.latest) - minutes if info.latest is not None else _FAR
-        bottom, top = sorted((early, late))
+        bottom, top = (early, late) if early <= late else (late, early)
         # The patient's own sessions that a start on this date could touch (usually none).
         busy = patient.busy.overlapping(day_start, day_end + minutes)
         fixed = (
@@ -1565,12 +1569,11 @@ class _Planner:
             return None
         return _Slot(best, day, best[8], best[9], best[6], best[6] + minutes)
 
-    def _pool_view(self, chain: _Chain, day: date) -> tuple[tuple[_Free, ...], bool]:
+    def _pool_view(self, chain: _Chain, day: date, key: _PoolDay) -> tuple[tuple[_Free, ...], bool]:
         """The qualified therapists' free starts that can fall on a patient-local date, and whether one of
-        them does not work on one of the local dates involved. Built once per pool, zone, date and length:
-        the lists are the therapists' own, kept current as time is booked."""
+        them does not work on one of the local dates involved. Built once per pool, zone, date and length
+        (``key``): the lists are the therapists' own, kept current as time is booked."""
         zone, minutes = chain.patient.info.zone, chain.request.minutes
-        key = (chain.pool, zone, day, minutes)
         view = self._views.get(key)
         if view is None:
             day_start, day_end = _day_bounds(zone, day)
