@@ -61,7 +61,7 @@ Validation
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -203,7 +203,7 @@ def validate_cadence(cadence: Cadence) -> list[str]:
 
 
 def next_due(
-    cadence: Cadence, *, phase_start: date, completed: Sequence[date], booked: Sequence[date], today: date
+    cadence: Cadence, *, phase_start: date, completed: Iterable[date], booked: Iterable[date], today: date
 ) -> CadenceState:
     """The next window this item falls due in, and whether bookings cover it. See the module docstring."""
     _check(cadence)

@@ -743,7 +743,7 @@ class _Planner:
             state = next_due(
                 req.rule,
                 phase_start=req.phase_start,
-                completed=sorted(chain.sessions),
+                completed=chain.sessions,
                 booked=chain.booked,
                 today=cursor,
             )
@@ -813,7 +813,7 @@ class _Planner:
             self._advance(chain)
             self._push(chain)
         while self._queue:
-            *_, item_id = heapq.heappop(self._queue)
+            item_id = heapq.heappop(self._queue)[3]
             chain = self._chains[item_id]
             assert chain.window is not None  # only chains with an open window are queued
             if self._serve(chain, chain.window):
@@ -1403,7 +1403,7 @@ class _Planner:
             state = next_due(
                 rule,
                 phase_start=chain.request.phase_start,
-                completed=sorted(sessions),
+                completed=sessions,
                 booked=(),
                 today=max(chain.today, max(sessions)),
             )
