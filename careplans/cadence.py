@@ -67,12 +67,12 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import ClassVar, Final, TypeAlias
 
-MAX_PERIOD_DAYS = 366
-ONE_DAY = timedelta(days=1)
+MAX_PERIOD_DAYS: Final = 366
+ONE_DAY: Final = timedelta(days=1)
 # Building a timedelta costs ten date additions, and the planner shifts dates millions of times a plan:
 # the shifts it meets (within two longest periods either way) are built once.
-_SHIFT_REACH = 2 * MAX_PERIOD_DAYS + 14
-_SHIFTS = tuple(timedelta(days=k) for k in range(-_SHIFT_REACH, _SHIFT_REACH + 1))
+_SHIFT_REACH: Final = 2 * MAX_PERIOD_DAYS + 14
+_SHIFTS: Final = tuple(timedelta(days=k) for k in range(-_SHIFT_REACH, _SHIFT_REACH + 1))
 
 
 def shift(day: date, days: int) -> date:
@@ -84,7 +84,7 @@ def shift(day: date, days: int) -> date:
 
 # The Monday of each date met so far: pacing asks for it on every date it checks, and a look-up is a third
 # of the cost of working it out. A few hundred dates a year.
-_MONDAYS: dict[date, date] = {}
+_MONDAYS: Final[dict[date, date]] = {}
 
 
 def monday_of(day: date) -> date:

@@ -139,18 +139,19 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache, lru_cache
-from typing import Final
+from typing import Final, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from careplans.cadence import Cadence, CountPerPeriod, DueWindow, Value, monday_of, next_due, shift
 
-DAY_MINUTES = 24 * 60
-MAX_ALTERNATIVES = 3
-ALTERNATIVE_SEARCH_DAYS = 14
-ONE_DAY = timedelta(days=1)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_FAR = 10**12  # beyond any minute the planner meets; stands in for an open end of a preferred time range
+DAY_MINUTES: Final = 24 * 60
+MAX_ALTERNATIVES: Final = 3
+ALTERNATIVE_SEARCH_DAYS: Final = 14
+ONE_DAY: Final = timedelta(days=1)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_FAR: Final = (
+    10**12
+)  # beyond any minute the planner meets; stands in for an open end of a preferred time range
 
 
 # --- input --------------------------------------------------------------------------------------------------
@@ -310,9 +311,33 @@ def plan(inp: PlanningInput) -> PlanResult:
 # --- time ---------------------------------------------------------------------------------------------------
 
 
-@cache
+# The time helpers below remember their answers in plain dicts, emptied when they grow past a limit: the same
+# few thousand dates and grid minutes come up again and again, and compiled, a dict look-up costs a fraction of
+# both the conversion and of an lru_cache call.
+_CACHE_LIMIT: Final = 1 << 16
+_ZONES: Final[dict[str, ZoneInfo]] = {}
+_UTC_TIMES: Final[dict[int, datetime]] = {}
+_WALL_MINUTES: Final[dict[tuple[str, date, time], int]] = {}
+_LOCAL_DATES: Final[dict[tuple[str, int], date]] = {}
+_DAY_BOUNDS: Final[dict[tuple[str, date], tuple[int, int]]] = {}
+_DATES_OVER: Final[dict[tuple[str, int, int], tuple[date, ...]]] = {}
+_DATE_RANGES: Final[dict[tuple[date, date], tuple[date, ...]]] = {}
+_DATES_AT: Final[dict[tuple[date, int, date, date], tuple[date, ...]]] = {}
+
+_Key = TypeVar("_Key")
+_Value = TypeVar("_Value")
+
+
+def _remember(cache: dict[_Key, _Value], key: _Key, value: _Value) -> _Value:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+    found = _ZONES.get(name)
+    return found if found is not None else _remember(_ZONES, name, ZoneInfo(name))
 
 
 def _floor_minutes(moment: datetime) -> int:
@@ -325,34 +350,50 @@ def _ceil_minutes(moment: datetime) -> int:
     return delta.days * DAY_MINUTES - (-(delta.seconds * 1_000_000 + delta.microseconds) // 60_000_000)
 
 
-@lru_cache(maxsize=1 << 16)
 def _utc(minutes: int) -> datetime:
-    # Remembered, as the local dates below: starts repeat on the grid, and a look-up is a fifth of the cost.
-    return datetime.fromtimestamp(minutes * 60, UTC)
+    found = _UTC_TIMES.get(minutes)
+    if found is None:
+        found = _remember(_UTC_TIMES, minutes, datetime.fromtimestamp(minutes * 60, UTC))
+    return found
 
 
-@lru_cache(maxsize=1 << 16)
 def _wall_minutes(zone: str, day: date, clock: time) -> int:
     """The UTC minute of a local wall-clock time; fold=0, so an ambiguous time is its first occurrence."""
-    return _floor_minutes(datetime.combine(day, clock, tzinfo=_zone(zone)))
+    key = (zone, day, clock)
+    found = _WALL_MINUTES.get(key)
+    if found is None:
+        found = _remember(
+            _WALL_MINUTES, key, _floor_minutes(datetime.combine(day, clock, tzinfo=_zone(zone)))
+        )
+    return found
 
 
-@lru_cache(maxsize=1 << 16)
 def _local_date(zone: str, minutes: int) -> date:
-    return datetime.fromtimestamp(minutes * 60, _zone(zone)).date()
+    key = (zone, minutes)
+    found = _LOCAL_DATES.get(key)
+    if found is None:
+        found = _remember(_LOCAL_DATES, key, datetime.fromtimestamp(minutes * 60, _zone(zone)).date())
+    return found
 
 
-@lru_cache(maxsize=1 << 16)
 def _day_bounds(zone: str, day: date) -> tuple[int, int]:
     """[start, end) of a local date in UTC minutes."""
-    return _wall_minutes(zone, day, time()), _wall_minutes(zone, day + ONE_DAY, time())
+    key = (zone, day)
+    found = _DAY_BOUNDS.get(key)
+    if found is None:
+        bounds = (_wall_minutes(zone, day, time()), _wall_minutes(zone, day + ONE_DAY, time()))
+        found = _remember(_DAY_BOUNDS, key, bounds)
+    return found
 
 
-@lru_cache(maxsize=1 << 16)
 def _local_dates_over(zone: str, start: int, end: int) -> tuple[date, ...]:
     """The local dates in ``zone`` that the UTC range [start, end) touches."""
-    first, last = _local_date(zone, start), _local_date(zone, end - 1)
-    return tuple(shift(first, k) for k in range((last - first).days + 1))
+    key = (zone, start, end)
+    found = _DATES_OVER.get(key)
+    if found is None:
+        first, last = _local_date(zone, start), _local_date(zone, end - 1)
+        found = _remember(_DATES_OVER, key, tuple(shift(first, k) for k in range((last - first).days + 1)))
+    return found
 
 
 # --- indexes ------------------------------------------------------------------------------------------------
@@ -539,14 +580,14 @@ class _Patient:
 
 # --- reasons ------------------------------------------------------------------------------------------------
 
-_NO_THERAPIST = "no_therapist"
-_PACING_DAY = "pacing_day"
-_PACING_WEEK = "pacing_week"
-_PACING_REST = "pacing_rest"
-_SAME_ITEM = "same_item"
-_NO_HOURS = "no_hours"
-_NO_FREE = "no_free"
-_PATIENT_BUSY = "patient_busy"
+_NO_THERAPIST: Final = "no_therapist"
+_PACING_DAY: Final = "pacing_day"
+_PACING_WEEK: Final = "pacing_week"
+_PACING_REST: Final = "pacing_rest"
+_SAME_ITEM: Final = "same_item"
+_NO_HOURS: Final = "no_hours"
+_NO_FREE: Final = "no_free"
+_PATIENT_BUSY: Final = "patient_busy"
 
 
 def _counted(count: int, noun: str) -> str:
@@ -1670,21 +1711,26 @@ def _as_planned(window: DueWindow, today: date) -> DueWindow:
     return window
 
 
-@lru_cache(maxsize=1 << 14)
 def _days(first: date, last: date) -> tuple[date, ...]:
-    """The dates from first to last. Remembered: many patients share a period, and each date is a shift."""
-    return tuple(shift(first, k) for k in range((last - first).days + 1))
+    """The dates from first to last (remembered: many patients share a period)."""
+    key = (first, last)
+    found = _DATE_RANGES.get(key)
+    if found is None:
+        found = _remember(_DATE_RANGES, key, tuple(shift(first, k) for k in range((last - first).days + 1)))
+    return found
 
 
 def _dates_at(ideal: date, distance: int, window: DueWindow) -> tuple[date, ...]:
-    return _dates_at_in(ideal, distance, window.earliest, window.latest)
-
-
-@lru_cache(maxsize=1 << 16)
-def _dates_at_in(ideal: date, distance: int, earliest: date, latest: date) -> tuple[date, ...]:
-    """The dates ``distance`` days either side of the ideal that lie in [earliest, latest], earlier first."""
-    offsets = (0,) if distance == 0 else (-distance, distance)
-    return tuple(day for day in (shift(ideal, offset) for offset in offsets) if earliest <= day <= latest)
+    """The dates ``distance`` days either side of the ideal that lie in the window, earlier first."""
+    key = (ideal, distance, window.earliest, window.latest)
+    found = _DATES_AT.get(key)
+    if found is None:
+        offsets = (0,) if distance == 0 else (-distance, distance)
+        days = (shift(ideal, offset) for offset in offsets)
+        found = _remember(
+            _DATES_AT, key, tuple(day for day in days if window.earliest <= day <= window.latest)
+        )
+    return found
 
 
 def _nearest(
