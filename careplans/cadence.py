@@ -1,7 +1,9 @@
 """Cadence: a care-plan item's rule plus a patient's visit history -> the next due window.
 
 Pure: no Django, no clock. "Today" is a parameter and every date is the patient's local calendar date (the
-caller converts from UTC). Frozen dataclasses in, frozen dataclasses out.
+caller converts from UTC). Immutable values in, immutable values out. The planner calls ``next_due`` for every
+window it walks, and this module is compiled with it (``clinic/native.py``): that is why its results are
+``Value`` classes rather than frozen dataclasses, and why dates are shifted by ``shift``.
 
 Two shapes of rule cover the clinic's modalities:
 
