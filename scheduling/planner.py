@@ -563,8 +563,7 @@ class _Patient:
         pacing = self.info.pacing
         per_day, per_week, near = self.per_day, self.per_week, self.near_demanding
         count = 0
-        day = first
-        while day <= last:
+        for day in _days(first, last):  # remembered dates, whose hashes are already worked out
             if (
                 day not in taken
                 and per_day.get(day, 0) < pacing.max_per_day
@@ -572,7 +571,6 @@ class _Patient:
                 and not (demanding and near.get(day, 0))
             ):
                 count += 1
-            day += ONE_DAY
         return count
 
     def pacing_problem(self, day: date, demanding: bool) -> str | None:
