@@ -222,11 +222,12 @@ def next_due(
     for day in booked:
         if day >= first_ahead and day not in done_dates:
             ahead_dates.add(day)
-    done = sorted(done_dates)
-    ahead = sorted(ahead_dates)
+    # Sessions done are only counted and their latest read, so they need no sorting; bookings ahead do.
+    last = max(done_dates) if done_dates else None
+    ahead = sorted(ahead_dates) if ahead_dates else []
     if isinstance(cadence, CountPerPeriod):
-        return _next_due_count(cadence, phase_start, done, ahead, today)
-    return _next_due_interval(cadence, phase_start, done, ahead, today)
+        return _next_due_count(cadence, phase_start, done_dates, last, ahead, today)
+    return _next_due_interval(cadence, phase_start, last, ahead, today)
 
 
 def due_windows_over(cadence: Cadence, *, phase_start: date, until: date) -> list[DueWindow]:
@@ -291,7 +292,9 @@ def _period_containing(cadence: CountPerPeriod, phase_start: date, day: date) ->
     length = cadence.period_days
     if length == 7:
         monday = monday_of(day)
-        start, end = max(monday, phase_start), shift(monday, 6)
+        if phase_start <= monday:  # a whole week, the usual case: nothing to pro-rate
+            return _Period(monday, shift(monday, 6), cadence.min_sessions)
+        start, end = phase_start, shift(monday, 6)
     else:
         start = shift(phase_start, (day - phase_start).days // length * length)
         end = shift(start, length - 1)
@@ -311,7 +314,7 @@ def _sessions_in(period: _Period, days: list[date]) -> list[date]:
     return [day for day in days if period.start <= day <= period.end]
 
 
-def _count_in(period: _Period, days: list[date]) -> int:
+def _count_in(period: _Period, days: set[date]) -> int:
     count = 0
     for day in days:
         if period.start <= day <= period.end:
@@ -320,13 +323,18 @@ def _count_in(period: _Period, days: list[date]) -> int:
 
 
 def _next_due_count(
-    cadence: CountPerPeriod, phase_start: date, done: list[date], ahead: list[date], today: date
+    cadence: CountPerPeriod,
+    phase_start: date,
+    done: set[date],
+    last: date | None,
+    ahead: list[date],
+    today: date,
 ) -> CadenceState:
     current = _period_containing(cadence, phase_start, max(today, phase_start))
     if today >= phase_start and current.start > phase_start:
         previous = _period_containing(cadence, phase_start, current.start - ONE_DAY)
         done_before = _count_in(previous, done)
-        nothing_since = not done or done[-1] <= previous.end
+        nothing_since = last is None or last <= previous.end
         if done_before < previous.required and nothing_since:
             ideal = _spread_ideal(previous, done_before)
             return _state(DueWindow(previous.start, ideal, previous.end), covered_by=None, today=today)
@@ -357,9 +365,9 @@ def _interval_window(cadence: Interval, phase_start: date, last: date | None) ->
 
 
 def _next_due_interval(
-    cadence: Interval, phase_start: date, done: list[date], ahead: list[date], today: date
+    cadence: Interval, phase_start: date, last: date | None, ahead: list[date], today: date
 ) -> CadenceState:
-    window = _interval_window(cadence, phase_start, last=done[-1] if done else None)
+    window = _interval_window(cadence, phase_start, last=last)
     covered_by = next((day for day in ahead if window.earliest <= day <= window.latest), None)
     return _state(window, covered_by=covered_by, today=today)
 
