@@ -111,8 +111,7 @@ The algorithm
        the first distance with any feasible slot wins.
     7. Found: record the proposal, mark the therapist and the patient busy, update pacing counts and
        therapist load, and add its date to the chain. Not found: record a Miss with the reasons seen while
-       searching and up to three alternatives (the best slot on each of the first three dates, within two
-       weeks after the window, that has one), and continue the chain as described above.
+       searching, and continue the chain as described above.
     8. Advance the chain to its next window that still needs a session (bookings may meet some on the way)
        and push it while it opens before the horizon. Repeat from 4 until the queue is empty.
     9. Repair, for each Miss in the order they were recorded (skipping one whose chain stopped). Dates: any
@@ -136,7 +135,10 @@ The algorithm
     10. A repair frees time, so every remaining Miss is searched again as in 4-6 (without the room rule)
        with the date its chain assumed released; one that now has a slot is proposed there. Proposals only
        take time, so what is still missed after this has no feasible slot in its window.
-    11. Return proposals ordered by start, therapist and item, misses by window end and item.
+    11. For each Miss still left, up to three alternatives: the best slot on each of the first three dates,
+       within two weeks after the window, that has one, searched in the finished plan, so that none of them
+       is taken by a proposal or breaks pacing with one.
+    12. Return proposals ordered by start, therapist and item, misses by window end and item.
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ import gc
 import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -880,14 +882,13 @@ class _Planner:
         if slot is not None:
             self._place(chain, slot, window, chain.overdue)
             return True
-        alternatives = self._alternatives(chain, window)
         req = chain.request
-        miss = Miss(
+        miss = Miss(  # its alternatives are found once planning is over (see _with_alternatives)
             item_id=req.item_id,
             patient_id=req.patient_id,
             window=window,
             reason=_explain(why, chain.patient.info.pacing),
-            alternatives=tuple(self._proposal(chain, alt, window) for alt in alternatives),
+            alternatives=(),
         )
         missed = _Missed(miss, chain, None, chain.overdue)
         self._missed.append(missed)
@@ -921,7 +922,7 @@ class _Planner:
         for missed in self._missed:
             if missed.assumed is None or not self._make_room(missed):
                 remaining.append(missed)
-        misses: list[Miss] = []
+        misses: list[_Missed] = []
         for missed in remaining:
             chain, window = missed.chain, missed.miss.window
             if missed.assumed is not None:
@@ -932,8 +933,15 @@ class _Planner:
                 continue
             if missed.assumed is not None:
                 chain.sessions.add(missed.assumed)
-            misses.append(missed.miss)
-        return misses
+            misses.append(missed)
+        return [self._with_alternatives(missed) for missed in misses]
+
+    def _with_alternatives(self, missed: _Missed) -> Miss:
+        """The Miss with its alternatives, searched in the finished plan: each is free of every proposal
+        and within pacing with all of them (found any earlier, a later proposal could take it)."""
+        chain, window = missed.chain, missed.miss.window
+        alternatives = tuple(self._proposal(chain, alt, window) for alt in self._alternatives(chain, window))
+        return replace(missed.miss, alternatives=alternatives)
 
     def _make_room(self, missed: _Missed) -> bool:
         """Meet a missed window by making room among other patients' proposals (step 9): on each date,

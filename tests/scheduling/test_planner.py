@@ -758,20 +758,14 @@ def documented_score(
 
 
 def item_days_for_checks(inp: PlanningInput, result: PlanResult, req: ItemRequest) -> set[date]:
-    """Dates the item already uses: held, bookings, proposals, and the dates its misses assumed.
+    """Dates the item already uses: held, bookings and proposals.
 
-    After a miss the chain goes on as if the first alternative happened, so that date is taken for the item
-    even though nothing is booked there. (A miss with no alternative assumes a date inside its own window,
-    which the search had already found full, so the brute force cannot find it free either.)
+    (After a miss the chain goes on as if the session happened on the window's last free date, which the
+    search had already found full, so the brute force cannot find it free either.)
     """
     days = set(req.held)
     days |= {patient_day(inp, req.patient_id, b.start) for b in inp.bookings if b.item_id == req.item_id}
     days |= {patient_day(inp, req.patient_id, p.start) for p in result.proposals if p.item_id == req.item_id}
-    days |= {
-        patient_day(inp, req.patient_id, miss.alternatives[0].start)
-        for miss in result.misses
-        if miss.item_id == req.item_id and miss.alternatives
-    }
     return days
 
 
@@ -1003,12 +997,19 @@ def assert_misses_have_no_feasible_slot(inp: PlanningInput, result: PlanResult) 
         for alternative, day in zip(miss.alternatives, alternative_days, strict=True):
             assert miss.window.latest < day <= miss.window.latest + timedelta(days=14)
             assert alternative.window == miss.window
-            assert alternative in [
-                Proposal(
-                    req.item_id, req.patient_id, s.therapist_id, s.location_id, s.start, s.end, miss.window
-                )
-                for s in grid_slots(inp, req, day)
-            ]
+            slot = next(
+                (
+                    s
+                    for s in grid_slots(inp, req, day)
+                    if (s.therapist_id, s.location_id, s.start, s.end)
+                    == (alternative.therapist_id, alternative.location_id, alternative.start, alternative.end)
+                ),
+                None,
+            )
+            assert slot is not None, f"{alternative} is not on a qualified therapist's hours grid"
+            # Offered to the desk after planning, so free in the finished plan and within pacing with it.
+            assert slot_is_free(inp, sessions, req, slot), f"{alternative} is taken in the finished plan"
+            assert pacing_allows(inp, sessions, req, day), f"{alternative} breaks pacing with the plan"
 
 
 @PROPERTY
