@@ -222,11 +222,12 @@ def next_due(
     for day in booked:
         if day >= first_ahead and day not in done_dates:
             ahead_dates.add(day)
-    # Sessions done are only counted and their latest read, so they need no sorting; bookings ahead do.
+    # Sessions done are only counted (a list is the quickest to count over) and their latest read, so they
+    # need no sorting; bookings ahead do.
     last = max(done_dates) if done_dates else None
     ahead = sorted(ahead_dates) if ahead_dates else []
     if isinstance(cadence, CountPerPeriod):
-        return _next_due_count(cadence, phase_start, done_dates, last, ahead, today)
+        return _next_due_count(cadence, phase_start, list(done_dates), last, ahead, today)
     return _next_due_interval(cadence, phase_start, last, ahead, today)
 
 
@@ -314,7 +315,7 @@ def _sessions_in(period: _Period, days: list[date]) -> list[date]:
     return [day for day in days if period.start <= day <= period.end]
 
 
-def _count_in(period: _Period, days: set[date]) -> int:
+def _count_in(period: _Period, days: list[date]) -> int:
     count = 0
     for day in days:
         if period.start <= day <= period.end:
@@ -325,7 +326,7 @@ def _count_in(period: _Period, days: set[date]) -> int:
 def _next_due_count(
     cadence: CountPerPeriod,
     phase_start: date,
-    done: set[date],
+    done: list[date],  # distinct, in any order
     last: date | None,
     ahead: list[date],
     today: date,
