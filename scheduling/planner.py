@@ -650,32 +650,37 @@ class _Slot:
         self.end = end
 
 
-@dataclass
 class _Chain:
     """One request's walk through its cadence windows."""
 
-    request: ItemRequest
-    patient: _Patient
-    today: date
-    horizon_end: date  # windows opening on or after this patient-local date are left for a later run
-    therapist_ids: tuple[int, ...]  # without repeats, preferred first
-    booked: tuple[date, ...]  # dates of this item's bookings from today on, sorted
-    sessions: set[date]
-    window: DueWindow | None = None
-    overdue: bool = False  # the window is an overdue one, due from today (see _as_planned)
-    visit_order: tuple[tuple[int, int], ...] = ()  # (rank, therapist id), the usual therapist first
-    # The qualified therapists as a set (sorted): what patients with the same therapists share, whatever
-    # their order of preference, for the caches of free starts.
-    pool: tuple[int, ...] = ()
-    pool_id: int = -1  # the pool's number, so cache keys hash an int instead of the whole pool
-    ranks: dict[int, int] = field(default_factory=dict)  # therapist id -> place in therapist_ids
-
-    def __post_init__(self) -> None:
-        ranked = list(enumerate(self.therapist_ids))
-        usual = self.request.usual_therapist_id
-        self.visit_order = tuple(sorted(ranked, key=lambda pair: pair[1] != usual))
-        self.pool = tuple(sorted(self.therapist_ids))
-        self.ranks = {therapist_id: rank for rank, therapist_id in ranked}
+    # A plain class: compiled, a dataclass's generated __init__ runs as Python.
+    def __init__(
+        self,
+        request: ItemRequest,
+        patient: _Patient,
+        today: date,
+        horizon_end: date,
+        therapist_ids: tuple[int, ...],
+        booked: tuple[date, ...],
+        sessions: set[date],
+    ) -> None:
+        self.request = request
+        self.patient = patient
+        self.today = today
+        self.horizon_end = horizon_end  # windows opening on or after this patient-local date wait a later run
+        self.therapist_ids = therapist_ids  # without repeats, preferred first
+        self.booked = booked  # dates of this item's bookings from today on, sorted
+        self.sessions = sessions
+        self.window: DueWindow | None = None
+        self.overdue = False  # the window is an overdue one, due from today (see _as_planned)
+        # The qualified therapists as a set (sorted): what patients with the same therapists share, whatever
+        # their order of preference, for the caches of free starts.
+        self.pool = tuple(sorted(therapist_ids))
+        self.pool_id = -1  # the pool's number, so cache keys hash an int instead of the whole pool
+        self.ranks = {therapist_id: rank for rank, therapist_id in enumerate(therapist_ids)}
+        usual = request.usual_therapist_id
+        # (rank, therapist id), the usual therapist first
+        self.visit_order = tuple(sorted(enumerate(therapist_ids), key=lambda pair: pair[1] != usual))
 
 
 @dataclass
