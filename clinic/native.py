@@ -37,59 +37,65 @@ class StaleBuild(RuntimeError):
     pass
 
 
-def _source(module: str) -> Path:
+def source_of(module: str) -> Path:
     return Path(*module.split(".")).with_suffix(".py")
 
 
 def _extensions(module: str) -> list[Path]:
     """The file names Python would import as this module instead of its source."""
-    source = _source(module)
+    source = source_of(module)
     return [source.with_name(source.stem + suffix) for suffix in importlib.machinery.EXTENSION_SUFFIXES]
 
 
-def built_files(root: Path = ROOT) -> list[Path]:
+def built_files(root: Path | None = None) -> list[Path]:
+    root = ROOT if root is None else root
     names = (*PURE_MODULES, GROUP_LIBRARY)
     return [root / path for name in names for path in _extensions(name) if (root / path).exists()]
 
 
-def source_digest(root: Path = ROOT) -> str:
+def source_digest(root: Path | None = None) -> str:
+    root = ROOT if root is None else root
     digest = hashlib.sha256()
     for module in PURE_MODULES:
-        digest.update(module.encode() + b"\0" + (root / _source(module)).read_bytes() + b"\0")
+        digest.update(module.encode() + b"\0" + (root / source_of(module)).read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def is_fresh(root: Path = ROOT) -> bool:
+def is_fresh(root: Path | None = None) -> bool:
     """True when there is a build and it was made from the sources on disk."""
+    root = ROOT if root is None else root
     stamp = root / STAMP
     return bool(built_files(root)) and stamp.exists() and stamp.read_text().strip() == source_digest(root)
 
 
-def check_fresh(root: Path = ROOT) -> None:
+def check_fresh(root: Path | None = None) -> None:
     """Refuse to run compiled code built from other sources than the ones on disk."""
+    root = ROOT if root is None else root
     if built_files(root) and not is_fresh(root):
-        names = " and ".join(str(_source(module)) for module in PURE_MODULES)
+        names = " and ".join(str(source_of(module)) for module in PURE_MODULES)
         raise StaleBuild(
             f"The compiled planner was built from other sources than today's {names}. "
             "Run `make native` to rebuild it, or `python -m clinic.native clean` to run the .py files."
         )
 
 
-def clean(root: Path = ROOT) -> None:
+def clean(root: Path | None = None) -> None:
+    root = ROOT if root is None else root
     for path in built_files(root):
         path.unlink()
     (root / STAMP).unlink(missing_ok=True)
     shutil.rmtree(root / BUILD_DIR, ignore_errors=True)
 
 
-def build(root: Path = ROOT) -> bool:
+def build(root: Path | None = None) -> bool:
     """Compile the pure modules in place; False (and the .py files keep running) when that is not possible."""
+    root = ROOT if root is None else root
     clean(root)
     work = root / BUILD_DIR
     work.mkdir(parents=True, exist_ok=True)
     setup = work / "setup.py"
-    # Its own mypy cache: sharing `make lint`'s, written with other options, crashed the next lint.
-    paths = [f"--cache-dir={work / 'mypy-cache'}", *(str(_source(module)) for module in PURE_MODULES)]
+    # Its own mypy cache, so that a build and `make lint` (other options) do not overwrite each other's.
+    paths = [f"--cache-dir={work / 'mypy-cache'}", *(str(source_of(module)) for module in PURE_MODULES)]
     setup.write_text(
         "from setuptools import setup\n"
         "from mypyc.build import mypycify\n"

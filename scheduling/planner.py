@@ -667,7 +667,8 @@ class _Chain:
         self.request = request
         self.patient = patient
         self.today = today
-        self.horizon_end = horizon_end  # windows opening on or after this patient-local date wait a later run
+        # Windows opening on or after this patient-local date are left for a later run.
+        self.horizon_end = horizon_end
         self.therapist_ids = therapist_ids  # without repeats, preferred first
         self.booked = booked  # dates of this item's bookings from today on, sorted
         self.sessions = sessions

@@ -3,10 +3,12 @@ cancelled session inside its window, and move sessions out of a therapist's time
 
 from __future__ import annotations
 
+import importlib.machinery
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from django.utils import timezone
 
 from careplans.models import CarePlan
 from careplans.selectors import item_statuses, with_plan_detail
+from clinic import native
 from clinic.models import Patient
 from scheduling import planning, services
 from scheduling.models import Appointment
@@ -143,3 +146,19 @@ def test_only_staff_who_may_book_can_propose(
         as_user(outsider_user).post(reverse("admin:scheduling_propose", args=[massage_plan.pk])).status_code
         == 404
     )
+
+
+def test_planning_refuses_a_compiled_planner_built_from_older_sources(
+    massage_plan: CarePlan, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A deploy that edits the planner but skips the build would plan with the old code: refused instead."""
+    for module in native.PURE_MODULES:
+        source = tmp_path / native.source_of(module)
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.write_text("# the build below was made from other sources\n")
+        source.with_name(source.stem + importlib.machinery.EXTENSION_SUFFIXES[0]).write_bytes(b"")
+    (tmp_path / native.STAMP).write_text("0" * 64 + "\n")
+    monkeypatch.setattr(native, "ROOT", tmp_path)
+    with pytest.raises(native.StaleBuild, match="make native"):
+        planning.propose(now=timezone.now(), plans=CarePlan.objects.filter(pk=massage_plan.pk))
+    assert not Appointment.objects.exists()
