@@ -1577,6 +1577,8 @@ class _Planner:
             int(bool(info.preferred_weekdays) and day.weekday() not in info.preferred_weekdays),
         )
         usual_id, usual_time = req.usual_therapist_id, req.usual_local_time
+        # The usual start time on this date, for therapists in the patient's zone (nearly always all of them).
+        usual_here = _wall_minutes(info.zone, day, usual_time) if usual_time is not None else 0
         seen: set[str] = (
             {_NO_HOURS} if idle else set()
         )  # what ruled out the therapists' time, whoever the patient
@@ -1592,13 +1594,17 @@ class _Planner:
                 load = therapist.booked_minutes.get((zone, local_day), 0)
                 if best is not None and best[2] == 0 and best[4] == 0 and load > best[5]:
                     continue  # on time and in the patient's hours already, with a less busy therapist
-                low, high = bisect_left(starts, day_start), bisect_left(starts, day_end)
+                here = zone == info.zone  # then local_day is the patient's date and every start falls on it
+                if here:
+                    low, high = 0, len(starts)
+                else:
+                    low, high = bisect_left(starts, day_start), bisect_left(starts, day_end)
                 if low == high:
                     seen.add(_NO_FREE)
                     continue
                 some_free = True
                 if usual_time is not None:
-                    target = _wall_minutes(zone, local_day, usual_time)
+                    target = usual_here if here else _wall_minutes(zone, local_day, usual_time)
                     picks = _nearest(starts, low, high, target, target, busy, minutes)
                 else:
                     target = 0
