@@ -41,8 +41,10 @@ run: native-state
 	$(BIN)/python manage.py demo_clinic
 	$(BIN)/honcho start -f Procfile 2>&1 || true
 
+# The tests get a throwaway var/ folder: on the embedded default their Celery tasks, email and cache files
+# would otherwise be left in the developer's var/, where the next `make run` worker picked the tasks up.
 test: native-state
-	$(BIN)/python -m pytest
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && CLINIC_VAR_DIR="$$scratch" $(BIN)/python -m pytest
 
 lint: venv
 	$(BIN)/ruff check .
