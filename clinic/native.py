@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 PURE_MODULES = ("careplans.cadence", "scheduling.planner")
@@ -68,14 +69,34 @@ def is_fresh(root: Path | None = None) -> bool:
     return bool(built_files(root)) and stamp.exists() and stamp.read_text().strip() == source_digest(root)
 
 
-def check_fresh(root: Path | None = None) -> None:
-    """Refuse to run compiled code built from other sources than the ones on disk."""
+def build_digest(root: Path | None = None) -> str | None:
+    """The digest of the sources the build on disk was made from; None without a build."""
     root = ROOT if root is None else root
+    stamp = root / STAMP
+    return stamp.read_text().strip() if built_files(root) and stamp.exists() else None
+
+
+def is_compiled(module: ModuleType) -> bool:
+    return not str(module.__file__).endswith(".py")
+
+
+def check_fresh(root: Path | None = None, *, imported: str | None = None) -> None:
+    """Refuse to run compiled code built from other sources than the ones on disk.
+
+    ``imported`` is the build's digest as it was when this process imported the compiled planner: a process
+    keeps the code it imported, so a rebuild after that does not make it fresh.
+    """
+    root = ROOT if root is None else root
+    names = " and ".join(str(source_of(module)) for module in PURE_MODULES)
     if built_files(root) and not is_fresh(root):
-        names = " and ".join(str(source_of(module)) for module in PURE_MODULES)
         raise StaleBuild(
             f"The compiled planner was built from other sources than today's {names}. "
             "Run `make native` to rebuild it, or `python -m clinic.native clean` to run the .py files."
+        )
+    if imported is not None and imported != source_digest(root):
+        raise StaleBuild(
+            f"This process runs a compiled planner built from other sources than today's {names}. "
+            "Restart it (for the demo, restart `make run`) so that it imports the current build."
         )
 
 

@@ -170,9 +170,13 @@ def propose(*, now: datetime, plans: QuerySet[CarePlan], **options: Any) -> plan
     return plan(planning_input(now=now, plans=plans, **options))
 
 
+# The sources the compiled planner this process imported was built from, read as it was imported.
+_IMPORTED_BUILD = native.build_digest() if native.is_compiled(planner) else None
+
+
 def plan(planner_input: planner.PlanningInput) -> planner.PlanResult:
     """The planner, refusing to run a compiled build older than its sources (see clinic/native.py)."""
-    native.check_fresh()
+    native.check_fresh(imported=_IMPORTED_BUILD)
     return planner.plan(planner_input)
 
 

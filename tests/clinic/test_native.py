@@ -67,6 +67,20 @@ def test_editing_a_compiled_source_after_the_build_is_refused_until_rebuilt_or_c
     native.check_fresh(root)
 
 
+def test_a_process_that_imported_an_older_build_is_refused_after_a_rebuild(tmp_path: Path) -> None:
+    root = tiny_project(tmp_path)
+    fake_build(root)
+    imported = native.build_digest(root)
+    native.check_fresh(root, imported=imported)
+    (root / "scheduling" / "planner.py").write_text(
+        "def spacing(first: int, last: int) -> int:\n    return 0\n"
+    )
+    fake_build(root)  # rebuilt on disk, but this process still runs what it imported
+    native.check_fresh(root)
+    with pytest.raises(native.StaleBuild, match="Restart it"):
+        native.check_fresh(root, imported=imported)
+
+
 def c_compiler() -> str | None:
     command = (sysconfig.get_config_var("CC") or "cc").split()
     return shutil.which(command[0]) if command else None
