@@ -34,7 +34,7 @@ COPY clinic ./clinic
 COPY careplans ./careplans
 COPY scheduling ./scheduling
 COPY templates ./templates
-# The extensions and the stamp of the sources they were built from (checked when Django starts).
+# The extensions and the stamp of the sources they were built from (checked before every plan).
 COPY --from=native /app/careplans/ ./careplans/
 COPY --from=native /app/scheduling/ ./scheduling/
 

@@ -42,6 +42,7 @@ from bench._clinics import (
 )
 from careplans.cadence import CountPerPeriod, DueWindow, Interval, next_due
 from clinic import native
+from scheduling import planner
 from scheduling.planner import ItemRequest, PlanningInput, Proposal, plan
 
 # --- sizes --------------------------------------------------------------------------------------------------
@@ -603,7 +604,7 @@ def main() -> None:
     native.check_fresh()
     quick = os.environ.get("BENCH_QUICK") == "1" or "--quick" in sys.argv[1:]
     sizes = QUICK if quick else FULL
-    form = "compiled with mypyc" if native.built_files() else "the .py files (no compiled build)"
+    form = "compiled with mypyc" if native.is_compiled(planner) else "the .py files (no compiled build)"
     print(
         f"   Planner benchmark ({'quick' if quick else 'full'}): synthetic clinics, all seeded; our planner runs {form}"
     )

@@ -131,10 +131,10 @@ class Value:
     attributes are read-only at run time.
     """
 
-    FIELDS: ClassVar[tuple[str, ...]] = ()
+    FIELDS: ClassVar[tuple[str, ...]] = ()  # the attributes that make the value, in constructor order
 
     def values(self) -> tuple[object, ...]:
-        raise NotImplementedError
+        return tuple(getattr(self, name) for name in self.FIELDS)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -158,9 +158,6 @@ class DueWindow(Value):
         self.ideal: Final = ideal
         self.latest: Final = latest
 
-    def values(self) -> tuple[object, ...]:
-        return (self.earliest, self.ideal, self.latest)
-
 
 class CadenceState(Value):
     FIELDS = ("window", "status", "covered_by")
@@ -169,9 +166,6 @@ class CadenceState(Value):
         self.window: Final = window
         self.status: Final = status
         self.covered_by: Final = covered_by  # the booked date that covers the window, if any
-
-    def values(self) -> tuple[object, ...]:
-        return (self.window, self.status, self.covered_by)
 
 
 def validate_cadence(cadence: Cadence) -> list[str]:

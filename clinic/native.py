@@ -62,18 +62,17 @@ def source_digest(root: Path | None = None) -> str:
     return digest.hexdigest()
 
 
-def is_fresh(root: Path | None = None) -> bool:
-    """True when there is a build and it was made from the sources on disk."""
-    root = ROOT if root is None else root
-    stamp = root / STAMP
-    return bool(built_files(root)) and stamp.exists() and stamp.read_text().strip() == source_digest(root)
-
-
 def build_digest(root: Path | None = None) -> str | None:
     """The digest of the sources the build on disk was made from; None without a build."""
     root = ROOT if root is None else root
     stamp = root / STAMP
     return stamp.read_text().strip() if built_files(root) and stamp.exists() else None
+
+
+def is_fresh(root: Path | None = None) -> bool:
+    """True when there is a build and it was made from the sources on disk."""
+    digest = build_digest(root)
+    return digest is not None and digest == source_digest(root)
 
 
 def is_compiled(module: ModuleType) -> bool:

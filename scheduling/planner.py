@@ -159,9 +159,8 @@ MAX_ALTERNATIVES: Final = 3
 ALTERNATIVE_SEARCH_DAYS: Final = 14
 ONE_DAY: Final = timedelta(days=1)
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_FAR: Final = (
-    10**12
-)  # beyond any minute the planner meets; stands in for an open end of a preferred time range
+# Beyond any minute the planner meets; stands in for an open end of a preferred time range.
+_FAR: Final = 10**12
 
 
 # --- input --------------------------------------------------------------------------------------------------
@@ -271,17 +270,6 @@ class Proposal(Value):
         self.start: Final = start  # aware UTC
         self.end: Final = end  # aware UTC
         self.window: Final = window  # the window as planned (see "The cadence chain" above)
-
-    def values(self) -> tuple[object, ...]:
-        return (
-            self.item_id,
-            self.patient_id,
-            self.therapist_id,
-            self.location_id,
-            self.start,
-            self.end,
-            self.window,
-        )
 
     def moved(self, therapist_id: int, location_id: int, start: datetime, end: datetime) -> Proposal:
         return Proposal(self.item_id, self.patient_id, therapist_id, location_id, start, end, self.window)
@@ -401,8 +389,7 @@ def _local_dates_over(zone: str, start: int, end: int) -> tuple[date, ...]:
     key = (zone, start, end)
     found = _DATES_OVER.get(key)
     if found is None:
-        first, last = _local_date(zone, start), _local_date(zone, end - 1)
-        found = _remember(_DATES_OVER, key, tuple(shift(first, k) for k in range((last - first).days + 1)))
+        found = _remember(_DATES_OVER, key, _days(_local_date(zone, start), _local_date(zone, end - 1)))
     return found
 
 
@@ -663,6 +650,8 @@ class _Chain:
         therapist_ids: tuple[int, ...],
         booked: tuple[date, ...],
         sessions: set[date],
+        pool: tuple[int, ...],
+        pool_id: int,
     ) -> None:
         self.request = request
         self.patient = patient
@@ -675,9 +664,9 @@ class _Chain:
         self.window: DueWindow | None = None
         self.overdue = False  # the window is an overdue one, due from today (see _as_planned)
         # The qualified therapists as a set (sorted): what patients with the same therapists share, whatever
-        # their order of preference, for the caches of free starts.
-        self.pool = tuple(sorted(therapist_ids))
-        self.pool_id = -1  # the pool's number, so cache keys hash an int instead of the whole pool
+        # their order of preference, for the caches of free starts; and its number, for the caches' keys.
+        self.pool = pool
+        self.pool_id = pool_id
         self.ranks = {therapist_id: rank for rank, therapist_id in enumerate(therapist_ids)}
         usual = request.usual_therapist_id
         # (rank, therapist id), the usual therapist first
@@ -778,7 +767,8 @@ class _Planner:
             _local_date(zone, _floor_minutes(booking.start))
             for booking in self._item_bookings.get((req.patient_id, req.item_id), [])
         }
-        chain = _Chain(
+        pool = tuple(sorted(set(req.therapist_ids)))
+        return _Chain(
             request=req,
             patient=patient,
             today=today,
@@ -786,9 +776,9 @@ class _Planner:
             therapist_ids=tuple(dict.fromkeys(req.therapist_ids)),
             booked=tuple(sorted(day for day in booked if day >= today)),
             sessions=set(req.held),
+            pool=pool,
+            pool_id=self._pool_ids.setdefault(pool, len(self._pool_ids)),
         )
-        chain.pool_id = self._pool_ids.setdefault(chain.pool, len(self._pool_ids))
-        return chain
 
     def _advance(self, chain: _Chain) -> None:
         """Move the chain to its next window that still needs a session, or to None past the horizon."""
