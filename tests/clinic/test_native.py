@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.machinery
 import shutil
 import subprocess
 import sys
@@ -11,31 +10,10 @@ from pathlib import Path
 
 import pytest
 
+import careplans.cadence
 import scheduling.planner
 from clinic import native
-
-TINY_SOURCES = {
-    "careplans/cadence.py": "def days_between(first: int, last: int) -> int:\n    return last - first\n",
-    "scheduling/planner.py": (
-        "from careplans.cadence import days_between\n\n\n"
-        "def spacing(first: int, last: int) -> int:\n    return days_between(first, last) * 2\n"
-    ),
-}
-
-
-def tiny_project(root: Path) -> Path:
-    for path, text in TINY_SOURCES.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).parent.joinpath("__init__.py").touch()
-        (root / path).write_text(text)
-    return root
-
-
-def fake_build(root: Path) -> None:
-    """What a build leaves behind, without compiling: an extension file and the stamp of the sources."""
-    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-    (root / "scheduling" / f"planner{suffix}").write_bytes(b"")
-    (root / native.STAMP).write_text(native.source_digest(root) + "\n")
+from tests.helpers import TINY_SOURCES, fake_build, tiny_project
 
 
 def test_without_a_build_the_python_sources_run_and_nothing_is_refused(tmp_path: Path) -> None:
@@ -99,6 +77,7 @@ def test_a_build_compiles_both_modules_and_python_then_imports_the_compiled_ones
     assert spacing == "14"
 
 
-def test_the_planner_this_run_uses_is_the_compiled_one_exactly_when_a_build_exists() -> None:
-    compiled = not scheduling.planner.__file__.endswith(".py")
-    assert compiled == bool(native.built_files())
+def test_this_run_uses_the_compiled_planner_and_cadence_rules_exactly_when_a_build_exists() -> None:
+    built = bool(native.built_files())
+    assert native.is_compiled(scheduling.planner) == built
+    assert native.is_compiled(careplans.cadence) == built

@@ -3,7 +3,6 @@ cancelled session inside its window, and move sessions out of a therapist's time
 
 from __future__ import annotations
 
-import importlib.machinery
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -22,7 +21,7 @@ from clinic import native
 from clinic.models import Patient
 from scheduling import planning, services
 from scheduling.models import Appointment
-from tests.helpers import as_user
+from tests.helpers import as_user, fake_build, tiny_project
 
 pytestmark = pytest.mark.django_db
 MONDAY = 0
@@ -148,17 +147,21 @@ def test_only_staff_who_may_book_can_propose(
     )
 
 
-def test_planning_refuses_a_compiled_planner_built_from_older_sources(
-    massage_plan: CarePlan, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_a_clinic_planning_run_on_a_compiled_planner_older_than_its_sources_fails_and_says_why(
+    bookable: dict[str, Any], front_desk_user: User, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """A deploy that edits the planner but skips the build would plan with the old code: refused instead."""
-    for module in native.PURE_MODULES:
-        source = tmp_path / native.source_of(module)
-        source.parent.mkdir(parents=True, exist_ok=True)
-        source.write_text("# the build below was made from other sources\n")
-        source.with_name(source.stem + importlib.machinery.EXTENSION_SUFFIXES[0]).write_bytes(b"")
-    (tmp_path / native.STAMP).write_text("0" * 64 + "\n")
-    monkeypatch.setattr(native, "ROOT", tmp_path)
-    with pytest.raises(native.StaleBuild, match="make native"):
-        planning.propose(now=timezone.now(), plans=CarePlan.objects.filter(pk=massage_plan.pk))
-    assert not Appointment.objects.exists()
+    """A deploy that edits the planner but skips the build would plan with the old code: the run refuses,
+    and its page tells the desk what to do instead of spinning."""
+    root = tiny_project(tmp_path)
+    fake_build(root)
+    (root / "scheduling" / "planner.py").write_text("# edited after the build\n")
+    monkeypatch.setattr(native, "ROOT", root)
+    run = planning.planning_run_start(by=front_desk_user)
+    with pytest.raises(native.StaleBuild):
+        planning.planning_run_execute(run_id=run.pk)
+    page = as_user(front_desk_user).get(reverse("admin:scheduling_planning_run", args=[run.pk]))
+    assert (
+        "The run failed: StaleBuild: The compiled planner was built from other sources"
+        in page.content.decode()
+    )
+    assert "Run `make native`" in page.content.decode()
