@@ -1,9 +1,10 @@
 """Cadence: a care-plan item's rule plus a patient's visit history -> the next due window.
 
 Pure: no Django, no clock. "Today" is a parameter and every date is the patient's local calendar date (the
-caller converts from UTC). Immutable values in, immutable values out. The planner calls ``next_due`` for every
-window it walks, and this module is compiled with it (``clinic/native.py``): that is why its results are
-``Value`` classes rather than frozen dataclasses, and why dates are shifted by ``shift``.
+caller converts from UTC). Immutable values in, immutable values out. The planner asks for every window it
+walks, and this module is compiled with it (``clinic/native.py``): that is why its results are ``Value``
+classes rather than frozen dataclasses, and why the rules are worked out on day numbers (``next_due_days``),
+which ``next_due`` converts to and from dates.
 
 Two shapes of rule cover the clinic's modalities:
 
@@ -65,35 +66,44 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 from typing import ClassVar, Final, TypeAlias
 
 MAX_PERIOD_DAYS: Final = 366
-ONE_DAY: Final = timedelta(days=1)
-# Building a timedelta costs ten date additions, and the planner shifts dates millions of times a plan:
-# the shifts it meets (within two longest periods either way) are built once.
-_SHIFT_REACH: Final = 2 * MAX_PERIOD_DAYS + 14
-_SHIFTS: Final = tuple(timedelta(days=k) for k in range(-_SHIFT_REACH, _SHIFT_REACH + 1))
 
 
-def shift(day: date, days: int) -> date:
-    """``day`` moved by a whole number of days."""
-    if -_SHIFT_REACH <= days <= _SHIFT_REACH:
-        return day + _SHIFTS[days + _SHIFT_REACH]
-    return day + timedelta(days=days)
+# --- day numbers --------------------------------------------------------------------------------------------
+# The rules are worked out on day numbers (``date.toordinal()``: day 1 is Monday 1 January of year 1), and the
+# date API below converts at its edge. The planner walks tens of thousands of windows a plan on day numbers:
+# compiled, adding to or comparing an int is a machine instruction, where a date costs an object and a call.
 
 
-# The Monday of each date met so far: pacing asks for it on every date it checks, and a look-up is a third
-# of the cost of working it out. A few hundred dates a year.
-_MONDAYS: Final[dict[date, date]] = {}
+def day_number(day: date) -> int:
+    return day.toordinal()
 
 
-def monday_of(day: date) -> date:
-    monday = _MONDAYS.get(day)
-    if monday is None:
-        monday = _MONDAYS[day] = day - _SHIFTS[day.weekday() + _SHIFT_REACH]
-    return monday
+# Dates by day number, for the few thousand days a plan's results name.
+_DATES: Final[dict[int, date]] = {}
+
+
+def date_of(day: int) -> date:
+    found = _DATES.get(day)
+    if found is None:
+        if len(_DATES) >= 1 << 16:
+            _DATES.clear()
+        found = _DATES[day] = date.fromordinal(day)
+    return found
+
+
+def weekday_of(day: int) -> int:
+    """0 for Monday, as ``date.weekday``: day 1 was a Monday."""
+    return (day + 6) % 7
+
+
+def monday_of(day: int) -> int:
+    """The day number of the Monday of that day's calendar week."""
+    return day - (day + 6) % 7
 
 
 class CadenceStatus(StrEnum):
@@ -159,6 +169,20 @@ class DueWindow(Value):
         self.latest: Final = latest
 
 
+class DayWindow(Value):
+    """A due window on day numbers (``day_number``), as the planner walks them."""
+
+    FIELDS = ("earliest", "ideal", "latest")
+
+    def __init__(self, earliest: int, ideal: int, latest: int) -> None:
+        self.earliest: Final = earliest
+        self.ideal: Final = ideal
+        self.latest: Final = latest
+
+    def as_dates(self) -> DueWindow:
+        return DueWindow(date_of(self.earliest), date_of(self.ideal), date_of(self.latest))
+
+
 class CadenceState(Value):
     FIELDS = ("window", "status", "covered_by")
 
@@ -166,6 +190,17 @@ class CadenceState(Value):
         self.window: Final = window
         self.status: Final = status
         self.covered_by: Final = covered_by  # the booked date that covers the window, if any
+
+
+class DayState(Value):
+    """A ``CadenceState`` on day numbers."""
+
+    FIELDS = ("window", "status", "covered_by")
+
+    def __init__(self, window: DayWindow, status: CadenceStatus, covered_by: int | None) -> None:
+        self.window: Final = window
+        self.status: Final = status
+        self.covered_by: Final = covered_by
 
 
 def validate_cadence(cadence: Cadence) -> list[str]:
@@ -202,10 +237,26 @@ def next_due(
     cadence: Cadence, *, phase_start: date, completed: Iterable[date], booked: Iterable[date], today: date
 ) -> CadenceState:
     """The next window this item falls due in, and whether bookings cover it. See the module docstring."""
+    state = next_due_days(
+        cadence,
+        phase_start=phase_start.toordinal(),
+        completed=[day.toordinal() for day in completed],
+        booked=[day.toordinal() for day in booked],
+        today=today.toordinal(),
+    )
+    covered_by = date_of(state.covered_by) if state.covered_by is not None else None
+    return CadenceState(state.window.as_dates(), state.status, covered_by)
+
+
+def next_due_days(
+    cadence: Cadence, *, phase_start: int, completed: Iterable[int], booked: Iterable[int], today: int
+) -> DayState:
+    """``next_due`` on day numbers (``day_number``): the rules themselves, which ``next_due`` converts to and
+    from dates. The window does not depend on ``booked``; only the status and ``covered_by`` do."""
     _check(cadence)
     # The planner asks this for every window it walks, so it is written for speed: one pass over each list.
-    done_dates: set[date] = set()
-    ahead_dates: set[date] = set()
+    done_dates: set[int] = set()
+    ahead_dates: set[int] = set()
     first_ahead = max(phase_start, today)
     for day in completed:
         if day > today:
@@ -232,20 +283,21 @@ def due_windows_over(cadence: Cadence, *, phase_start: date, until: date) -> lis
     moving through the period. Windows that open after ``until`` are left out.
     """
     _check(cadence)
-    windows: list[DueWindow] = []
+    start, last_day = phase_start.toordinal(), until.toordinal()
+    windows: list[DayWindow] = []
     if isinstance(cadence, CountPerPeriod):
-        period = _period_containing(cadence, phase_start, phase_start)
-        while period.start <= until:
+        period = _period_containing(cadence, start, start)
+        while period.start <= last_day:
             windows += [
-                DueWindow(period.start, _spread_ideal(period, k), period.end) for k in range(period.required)
+                DayWindow(period.start, _spread_ideal(period, k), period.end) for k in range(period.required)
             ]
-            period = _period_containing(cadence, phase_start, period.end + ONE_DAY)
-        return windows
-    window = _interval_window(cadence, phase_start, last=None)
-    while window.earliest <= until:
-        windows.append(window)
-        window = _interval_window(cadence, phase_start, last=window.ideal)
-    return windows
+            period = _period_containing(cadence, start, period.end + 1)
+    else:
+        window = _interval_window(cadence, start, last=None)
+        while window.earliest <= last_day:
+            windows.append(window)
+            window = _interval_window(cadence, start, last=window.ideal)
+    return [window.as_dates() for window in windows]
 
 
 def describe(cadence: Cadence) -> str:
@@ -277,39 +329,39 @@ class _Period:
     # dataclass takes fifteen times as long to build.
     __slots__ = ("end", "required", "start")
 
-    def __init__(self, start: date, end: date, required: int) -> None:
+    def __init__(self, start: int, end: int, required: int) -> None:
         self.start = start
         self.end = end  # inclusive
         self.required = required  # the minimum, pro-rated when the period is cut short by the phase start
 
 
-def _period_containing(cadence: CountPerPeriod, phase_start: date, day: date) -> _Period:
+def _period_containing(cadence: CountPerPeriod, phase_start: int, day: int) -> _Period:
     length = cadence.period_days
     if length == 7:
         monday = monday_of(day)
         if phase_start <= monday:  # a whole week, the usual case: nothing to pro-rate
-            return _Period(monday, shift(monday, 6), cadence.min_sessions)
-        start, end = phase_start, shift(monday, 6)
+            return _Period(monday, monday + 6, cadence.min_sessions)
+        start, end = phase_start, monday + 6
     else:
-        start = shift(phase_start, (day - phase_start).days // length * length)
-        end = shift(start, length - 1)
-    days = (end - start).days + 1
+        start = phase_start + (day - phase_start) // length * length
+        end = start + length - 1
+    days = end - start + 1
     required = -(-cadence.min_sessions * days // length)  # ceil without floats
     return _Period(start, end, required)
 
 
-def _spread_ideal(period: _Period, sessions_done: int) -> date:
+def _spread_ideal(period: _Period, sessions_done: int) -> int:
     # The middle of slot k of `required` equal slots. Since required <= days in the period, the ideals of
     # consecutive sessions are at least a day apart and the last one still falls inside the period.
-    days = (period.end - period.start).days + 1
-    return shift(period.start, (2 * sessions_done + 1) * days // (2 * period.required))
+    days = period.end - period.start + 1
+    return period.start + (2 * sessions_done + 1) * days // (2 * period.required)
 
 
-def _sessions_in(period: _Period, days: list[date]) -> list[date]:
+def _sessions_in(period: _Period, days: list[int]) -> list[int]:
     return [day for day in days if period.start <= day <= period.end]
 
 
-def _count_in(period: _Period, days: list[date]) -> int:
+def _count_in(period: _Period, days: list[int]) -> int:
     count = 0
     for day in days:
         if period.start <= day <= period.end:
@@ -319,49 +371,49 @@ def _count_in(period: _Period, days: list[date]) -> int:
 
 def _next_due_count(
     cadence: CountPerPeriod,
-    phase_start: date,
-    done: list[date],  # distinct, in any order
-    last: date | None,
-    ahead: list[date],
-    today: date,
-) -> CadenceState:
+    phase_start: int,
+    done: list[int],  # distinct, in any order
+    last: int | None,
+    ahead: list[int],
+    today: int,
+) -> DayState:
     current = _period_containing(cadence, phase_start, max(today, phase_start))
     if today >= phase_start and current.start > phase_start:
-        previous = _period_containing(cadence, phase_start, current.start - ONE_DAY)
+        previous = _period_containing(cadence, phase_start, current.start - 1)
         done_before = _count_in(previous, done)
         nothing_since = last is None or last <= previous.end
         if done_before < previous.required and nothing_since:
             ideal = _spread_ideal(previous, done_before)
-            return _state(DueWindow(previous.start, ideal, previous.end), covered_by=None, today=today)
+            return _state(DayWindow(previous.start, ideal, previous.end), covered_by=None, today=today)
 
     done_now = _count_in(current, done)
     if done_now >= current.required:
-        target, done_in_target = _period_containing(cadence, phase_start, current.end + ONE_DAY), 0
+        target, done_in_target = _period_containing(cadence, phase_start, current.end + 1), 0
     else:
         target, done_in_target = current, done_now
     still_needed = target.required - done_in_target
     bookings = _sessions_in(target, ahead) if ahead else []
     covered_by = bookings[still_needed - 1] if len(bookings) >= still_needed else None
-    window = DueWindow(target.start, _spread_ideal(target, done_in_target), target.end)
+    window = DayWindow(target.start, _spread_ideal(target, done_in_target), target.end)
     return _state(window, covered_by=covered_by, today=today)
 
 
 # --- interval -----------------------------------------------------------------------------------------------
 
 
-def _interval_window(cadence: Interval, phase_start: date, last: date | None) -> DueWindow:
+def _interval_window(cadence: Interval, phase_start: int, last: int | None) -> DayWindow:
     if last is None:
-        return DueWindow(phase_start, phase_start, shift(phase_start, cadence.max_days))
-    return DueWindow(
-        shift(last, cadence.min_days),
-        shift(last, (cadence.min_days + cadence.max_days) // 2),
-        shift(last, cadence.max_days),
+        return DayWindow(phase_start, phase_start, phase_start + cadence.max_days)
+    return DayWindow(
+        last + cadence.min_days,
+        last + (cadence.min_days + cadence.max_days) // 2,
+        last + cadence.max_days,
     )
 
 
 def _next_due_interval(
-    cadence: Interval, phase_start: date, last: date | None, ahead: list[date], today: date
-) -> CadenceState:
+    cadence: Interval, phase_start: int, last: int | None, ahead: list[int], today: int
+) -> DayState:
     window = _interval_window(cadence, phase_start, last=last)
     covered_by = next((day for day in ahead if window.earliest <= day <= window.latest), None)
     return _state(window, covered_by=covered_by, today=today)
@@ -370,17 +422,17 @@ def _next_due_interval(
 # --- shared -------------------------------------------------------------------------------------------------
 
 
-def _state(window: DueWindow, *, covered_by: date | None, today: date) -> CadenceState:
+def _state(window: DayWindow, *, covered_by: int | None, today: int) -> DayState:
     if window.earliest <= today <= window.latest:
         # An ideal date already behind us is no use to the planner: aim for the first date still open.
-        window = DueWindow(window.earliest, max(window.ideal, today), window.latest)
+        window = DayWindow(window.earliest, max(window.ideal, today), window.latest)
     if covered_by is not None:
-        return CadenceState(window, CadenceStatus.ON_TRACK, covered_by)
+        return DayState(window, CadenceStatus.ON_TRACK, covered_by)
     if today < window.earliest:
-        return CadenceState(window, CadenceStatus.UNSCHEDULED, None)
+        return DayState(window, CadenceStatus.UNSCHEDULED, None)
     if today <= window.latest:
-        return CadenceState(window, CadenceStatus.DUE, None)
-    return CadenceState(window, CadenceStatus.OVERDUE, None)
+        return DayState(window, CadenceStatus.DUE, None)
+    return DayState(window, CadenceStatus.OVERDUE, None)
 
 
 def _check(cadence: Cadence) -> None:

@@ -152,12 +152,22 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Final, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from careplans.cadence import Cadence, CountPerPeriod, DueWindow, Value, monday_of, next_due, shift
+from careplans.cadence import (
+    Cadence,
+    CountPerPeriod,
+    DayWindow,
+    DueWindow,
+    Value,
+    date_of,
+    day_number,
+    monday_of,
+    next_due_days,
+    weekday_of,
+)
 
 DAY_MINUTES: Final = 24 * 60
 MAX_ALTERNATIVES: Final = 3
 ALTERNATIVE_SEARCH_DAYS: Final = 14
-ONE_DAY: Final = timedelta(days=1)
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 # Beyond any minute the planner meets; stands in for an open end of a preferred time range.
 _FAR: Final = 10**12
@@ -315,12 +325,6 @@ def plan(inp: PlanningInput) -> PlanResult:
 _CACHE_LIMIT: Final = 1 << 16
 _ZONES: Final[dict[str, ZoneInfo]] = {}
 _UTC_TIMES: Final[dict[int, datetime]] = {}
-_WALL_MINUTES: Final[dict[tuple[str, date, time], int]] = {}
-_LOCAL_DATES: Final[dict[tuple[str, int], date]] = {}
-_DAY_BOUNDS: Final[dict[tuple[str, date], tuple[int, int]]] = {}
-_DATES_OVER: Final[dict[tuple[str, int, int], tuple[date, ...]]] = {}
-_DATE_RANGES: Final[dict[tuple[date, date], tuple[date, ...]]] = {}
-_DATES_AT: Final[dict[tuple[date, int, date, date], tuple[date, ...]]] = {}
 
 _Key = TypeVar("_Key")
 _Value = TypeVar("_Value")
@@ -355,42 +359,83 @@ def _utc(minutes: int) -> datetime:
     return found
 
 
-def _wall_minutes(zone: str, day: date, clock: time) -> int:
-    """The UTC minute of a local wall-clock time; fold=0, so an ambiguous time is its first occurrence."""
-    key = (zone, day, clock)
-    found = _WALL_MINUTES.get(key)
-    if found is None:
-        found = _remember(
-            _WALL_MINUTES, key, _floor_minutes(datetime.combine(day, clock, tzinfo=_zone(zone)))
-        )
-    return found
+class _Clock:
+    """The dates of one plan as small day numbers, and their conversions to and from UTC minutes.
+
+    Day 0 is the Sunday four or five weeks before ``now``, so the dates a plan works on are numbers from 0
+    to a few hundred: compiled code keeps an int unboxed, but as a dict key or set member it becomes an
+    object, and CPython has the ints up to 256 ready made, where a bigger one is a new object each time.
+    Because day 0 is a Sunday, ``careplans.cadence`` works on these numbers as they are (weeks, Mondays).
+    Conversions are remembered for the plan.
+    """
+
+    def __init__(self, now: int) -> None:
+        today = _EPOCH_DAY + now // DAY_MINUTES
+        self.base = (today - 28) // 7 * 7  # an ordinal divisible by 7 is a Sunday
+        self._offsets: dict[str, dict[int, int]] = {}  # zone -> UTC hour -> UTC offset in seconds
+        self._wall: dict[tuple[str, int, time], int] = {}
+        self._bounds: dict[tuple[str, int], tuple[int, int]] = {}
+
+    def day(self, value: date) -> int:
+        return day_number(value) - self.base
+
+    def date(self, day: int) -> date:
+        return date_of(day + self.base)
+
+    def window_dates(self, window: DayWindow) -> DueWindow:
+        return DueWindow(self.date(window.earliest), self.date(window.ideal), self.date(window.latest))
+
+    def wall_minutes(self, zone: str, day: int, clock: time) -> int:
+        """The UTC minute of a local wall-clock time; fold=0, so an ambiguous time is its first occurrence."""
+        key = (zone, day, clock)
+        found = self._wall.get(key)
+        if found is None:
+            moment = datetime.combine(self.date(day), clock, tzinfo=_zone(zone))
+            found = self._wall[key] = _floor_minutes(moment)
+        return found
+
+    def local_day(self, zone: str, minutes: int) -> int:
+        """The local date of a UTC minute. Worked out from the zone's offset over that UTC hour, or, in an
+        hour with a clock change, by zoneinfo itself."""
+        by_hour = self._offsets.get(zone)
+        if by_hour is None:
+            by_hour = self._offsets[zone] = {}
+        hour = minutes // 60
+        offset = by_hour.get(hour)
+        if offset is None:
+            offset = by_hour[hour] = _offset_over(zone, hour)
+        if offset == _CHANGING:
+            return self.day(datetime.fromtimestamp(minutes * 60, _zone(zone)).date())
+        return (minutes * 60 + offset) // 86_400 + _EPOCH_DAY - self.base
+
+    def day_bounds(self, zone: str, day: int) -> tuple[int, int]:
+        """[start, end) of a local date in UTC minutes."""
+        key = (zone, day)
+        found = self._bounds.get(key)
+        if found is None:
+            midnight = time()
+            found = self._bounds[key] = (
+                self.wall_minutes(zone, day, midnight),
+                self.wall_minutes(zone, day + 1, midnight),
+            )
+        return found
+
+    def local_days_over(self, zone: str, start: int, end: int) -> tuple[int, ...]:
+        """The local dates in ``zone`` that the UTC range [start, end) touches."""
+        return tuple(range(self.local_day(zone, start), self.local_day(zone, end - 1) + 1))
 
 
-def _local_date(zone: str, minutes: int) -> date:
-    key = (zone, minutes)
-    found = _LOCAL_DATES.get(key)
-    if found is None:
-        found = _remember(_LOCAL_DATES, key, datetime.fromtimestamp(minutes * 60, _zone(zone)).date())
-    return found
+_EPOCH_DAY: Final = day_number(date(1970, 1, 1))
+_CHANGING: Final = 1 << 40  # stands for the offset of an hour with a clock change in it
 
 
-def _day_bounds(zone: str, day: date) -> tuple[int, int]:
-    """[start, end) of a local date in UTC minutes."""
-    key = (zone, day)
-    found = _DAY_BOUNDS.get(key)
-    if found is None:
-        bounds = (_wall_minutes(zone, day, time()), _wall_minutes(zone, day + ONE_DAY, time()))
-        found = _remember(_DAY_BOUNDS, key, bounds)
-    return found
-
-
-def _local_dates_over(zone: str, start: int, end: int) -> tuple[date, ...]:
-    """The local dates in ``zone`` that the UTC range [start, end) touches."""
-    key = (zone, start, end)
-    found = _DATES_OVER.get(key)
-    if found is None:
-        found = _remember(_DATES_OVER, key, _days(_local_date(zone, start), _local_date(zone, end - 1)))
-    return found
+def _offset_over(zone: str, hour: int) -> int:
+    """The zone's UTC offset in seconds throughout a UTC hour, or _CHANGING when it changes inside it."""
+    first = datetime.fromtimestamp(hour * 3600, _zone(zone)).utcoffset()
+    last = datetime.fromtimestamp(hour * 3600 + 3599, _zone(zone)).utcoffset()  # zoneinfo changes on a second
+    if first is None or first != last:
+        return _CHANGING
+    return int(first.total_seconds())
 
 
 # --- indexes ------------------------------------------------------------------------------------------------
@@ -472,10 +517,10 @@ class _Segment:
     grid: tuple[int, ...]
 
 
-def _segment(hours: WeeklyHours, day: date, step: int) -> _Segment:
+def _segment(hours: WeeklyHours, local: date, step: int) -> _Segment:
     zone = _zone(hours.zone)
-    start = datetime.combine(day, hours.starts, tzinfo=zone)
-    end = datetime.combine(day, hours.ends, tzinfo=zone)
+    start = datetime.combine(local, hours.starts, tzinfo=zone)
+    end = datetime.combine(local, hours.ends, tzinfo=zone)
     first, last = _floor_minutes(start), _floor_minutes(end)
     wall_minutes = hours.ends.hour * 60 + hours.ends.minute - hours.starts.hour * 60 - hours.starts.minute
     steps = range(0, wall_minutes, step)
@@ -483,7 +528,7 @@ def _segment(hours: WeeklyHours, day: date, step: int) -> _Segment:
         return _Segment(hours.location_id, first, last, tuple(first + k for k in steps))
     grid = []
     for k in steps:  # a clock change today: convert each wall-clock time, skipping ones that do not exist
-        wall = datetime.combine(day, hours.starts) + timedelta(minutes=k)
+        wall = datetime.combine(local, hours.starts) + timedelta(minutes=k)
         aware = wall.replace(tzinfo=zone)
         if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall:
             grid.append(_floor_minutes(aware))
@@ -493,22 +538,24 @@ def _segment(hours: WeeklyHours, day: date, step: int) -> _Segment:
 @dataclass
 class _Therapist:
     therapist_id: int
+    _clock: _Clock
     hours: dict[tuple[str, int], list[WeeklyHours]]  # (zone, weekday) -> rows
     zones: tuple[str, ...] = ()  # the zones of the therapist's locations, sorted
     busy: _Intervals = field(default_factory=_Intervals)
-    booked_minutes: dict[tuple[str, date], int] = field(default_factory=dict)
-    segments: dict[tuple[str, date], tuple[_Segment, ...]] = field(default_factory=dict)
-    free: dict[tuple[str, date], dict[int, tuple[list[int], list[int]]]] = field(default_factory=dict)
+    # keyed by (zone, local day number)
+    booked_minutes: dict[tuple[str, int], int] = field(default_factory=dict)
+    segments: dict[tuple[str, int], tuple[_Segment, ...]] = field(default_factory=dict)
+    free: dict[tuple[str, int], dict[int, tuple[list[int], list[int]]]] = field(default_factory=dict)
     version: int = 0  # counts changes to the busy time, so what is derived from it can be cached
 
     def book(self, start: int, end: int) -> None:
         self.busy.add(start, end)
         self.version += 1
         for zone in self.zones:
-            key = (zone, _local_date(zone, start))
+            key = (zone, self._clock.local_day(zone, start))
             self.booked_minutes[key] = self.booked_minutes.get(key, 0) + end - start
             # A start in a day's list ends that day, so only the days the booking touches can lose starts.
-            for day in _local_dates_over(zone, start, end):
+            for day in self._clock.local_days_over(zone, start, end):
                 for minutes, (starts, locations) in self.free.get((zone, day), {}).items():
                     low, high = bisect_right(starts, start - minutes), bisect_left(starts, end)
                     del starts[low:high], locations[low:high]
@@ -518,7 +565,7 @@ class _Therapist:
         self.busy.remove(start, end)
         self.version += 1
         for zone in self.zones:
-            key = (zone, _local_date(zone, start))
+            key = (zone, self._clock.local_day(zone, start))
             self.booked_minutes[key] = self.booked_minutes.get(key, 0) - (end - start)
 
 
@@ -527,32 +574,33 @@ class _Patient:
     info: PatientInfo
     busy: _Intervals = field(default_factory=_Intervals)
     # Plain dicts, not Counters: the compiled planner reads a dict directly, a subclass only through a call.
-    per_day: dict[date, int] = field(default_factory=dict)
-    per_week: dict[date, int] = field(default_factory=dict)  # keyed by Monday
+    # Keyed by patient-local day number.
+    per_day: dict[int, int] = field(default_factory=dict)
+    per_week: dict[int, int] = field(default_factory=dict)  # keyed by Monday
     # Demanding sessions within the rest days of each date (the date itself included): a demanding session
     # may go on a date only when this is 0. Kept as sessions are added, so the check is one look-up.
-    near_demanding: dict[date, int] = field(default_factory=dict)
+    near_demanding: dict[int, int] = field(default_factory=dict)
 
-    def add_session(self, day: date, demanding: bool, count: int = 1) -> None:
+    def add_session(self, day: int, demanding: bool, count: int = 1) -> None:
         self.per_day[day] = self.per_day.get(day, 0) + count
         monday = monday_of(day)
         self.per_week[monday] = self.per_week.get(monday, 0) + count
         rest = self.info.pacing.min_rest_days_between_demanding
         if demanding and rest > 0:
             for k in range(-rest, rest + 1):
-                near = shift(day, k)
+                near = day + k
                 self.near_demanding[near] = self.near_demanding.get(near, 0) + count
 
-    def remove_session(self, day: date, demanding: bool) -> None:
+    def remove_session(self, day: int, demanding: bool) -> None:
         self.add_session(day, demanding, -1)
 
-    def open_dates(self, first: date, last: date, demanding: bool, taken: set[date]) -> int:
+    def open_dates(self, first: int, last: int, demanding: bool, taken: set[int]) -> int:
         """How many dates from first to last, none of them ``taken``, pacing allows a session on (the same
         checks as pacing_problem, in one loop: it runs for every window pushed)."""
         pacing = self.info.pacing
         per_day, per_week, near = self.per_day, self.per_week, self.near_demanding
         count = 0
-        for day in _days(first, last):  # remembered dates, whose hashes are already worked out
+        for day in range(first, last + 1):
             if (
                 day not in taken
                 and per_day.get(day, 0) < pacing.max_per_day
@@ -562,7 +610,7 @@ class _Patient:
                 count += 1
         return count
 
-    def pacing_problem(self, day: date, demanding: bool) -> str | None:
+    def pacing_problem(self, day: int, demanding: bool) -> str | None:
         pacing = self.info.pacing
         if self.per_day.get(day, 0) >= pacing.max_per_day:
             return _PACING_DAY
@@ -615,10 +663,10 @@ def _explain(why: set[str], pacing: Pacing) -> str:
 
 
 # (pool, patient zone, patient-local date, minutes): the free starts one session could take on one date.
-_PoolDay = tuple[int, str, date, int]  # the pool by its number (_Chain.pool_id)
+_PoolDay = tuple[int, str, int, int]  # the pool by its number (_Chain.pool_id)
 # One therapist's free starts of one length on one of its local dates: (therapist id, therapist, zone, local
 # date, starts, locations). The lists are the therapist's own cache, trimmed in place as time is booked.
-_Free = tuple[int, "_Therapist", str, date, list[int], list[int]]
+_Free = tuple[int, "_Therapist", str, int, list[int], list[int]]
 
 
 class _Slot:
@@ -627,7 +675,7 @@ class _Slot:
     __slots__ = ("day", "end", "key", "location_id", "start", "therapist_id")
 
     def __init__(
-        self, key: tuple[int, ...], day: date, therapist_id: int, location_id: int, start: int, end: int
+        self, key: tuple[int, ...], day: int, therapist_id: int, location_id: int, start: int, end: int
     ) -> None:
         self.key = key
         self.day = day  # patient-local
@@ -645,15 +693,17 @@ class _Chain:
         self,
         request: ItemRequest,
         patient: _Patient,
-        today: date,
-        horizon_end: date,
+        phase_start: int,
+        today: int,
+        horizon_end: int,
         therapist_ids: tuple[int, ...],
-        booked: tuple[date, ...],
-        sessions: set[date],
+        booked: tuple[int, ...],
+        sessions: set[int],
         pool: tuple[int, ...],
         pool_id: int,
     ) -> None:
         self.request = request
+        self.phase_start = phase_start
         self.patient = patient
         self.today = today
         # Windows opening on or after this patient-local date are left for a later run.
@@ -661,7 +711,7 @@ class _Chain:
         self.therapist_ids = therapist_ids  # without repeats, preferred first
         self.booked = booked  # dates of this item's bookings from today on, sorted
         self.sessions = sessions
-        self.window: DueWindow | None = None
+        self.window: DayWindow | None = None
         self.overdue = False  # the window is an overdue one, due from today (see _as_planned)
         # The qualified therapists as a set (sorted): what patients with the same therapists share, whatever
         # their order of preference, for the caches of free starts; and its number, for the caches' keys.
@@ -677,7 +727,8 @@ class _Chain:
 class _Missed:
     miss: Miss
     chain: _Chain
-    assumed: date | None  # the date the chain went on from, None when it stopped
+    window: DayWindow
+    assumed: int | None  # the date the chain went on from, None when it stopped
     overdue: bool
 
 
@@ -685,9 +736,10 @@ class _Planner:
     def __init__(self, inp: PlanningInput) -> None:
         self._inp = inp
         self._now = _ceil_minutes(inp.now)
+        self._clock = _Clock(self._now)
         self._step = inp.step_minutes
         self._closures = _Closures(inp.blocked)
-        self._therapists = self._index_therapists(inp)
+        self._therapists = self._index_therapists(inp, self._clock)
         self._patients = {info.patient_id: _Patient(info) for info in inp.patients}
         self._item_bookings: dict[tuple[int, int], list[Booking]] = {}
         for booking in inp.bookings:
@@ -699,7 +751,7 @@ class _Planner:
         self._by_patient: dict[int, list[_Chain]] = {info.patient_id: [] for info in inp.patients}
         for chain in self._chains.values():
             self._by_patient[chain.request.patient_id].append(chain)
-        self._queue: list[tuple[date, int, int, int]] = []
+        self._queue: list[tuple[int, int, int, int]] = []
         # (pool, zone, patient-local date, minutes) with no free start, with the reasons; see _best_on
         self._full: dict[_PoolDay, frozenset[str]] = {}
         self._views: dict[_PoolDay, tuple[tuple[_Free, ...], bool]] = {}  # see _pool_view
@@ -708,8 +760,9 @@ class _Planner:
         self._segment_obstacles: dict[
             tuple[int, _Segment], tuple[int, list[tuple[int, int, int]], tuple[int, int, int]]
         ] = {}
-        self._working: dict[tuple[int, date, date], int] = {}  # see _therapists_working
+        self._working: dict[tuple[int, int, int], int] = {}  # see _therapists_working
         self._proposals: list[Proposal] = []
+        self._windows: list[DayWindow] = []  # per proposal: its window on day numbers
         self._misses: list[Miss] = []
         self._windows_total = 0
         self._windows_met = 0
@@ -723,19 +776,19 @@ class _Planner:
     # step 2: indexes
 
     @staticmethod
-    def _index_therapists(inp: PlanningInput) -> dict[int, _Therapist]:
+    def _index_therapists(inp: PlanningInput, clock: _Clock) -> dict[int, _Therapist]:
         therapists: dict[int, _Therapist] = {}
         for row in sorted(inp.hours, key=_hours_order):
             if row.ends <= row.starts:
                 continue
-            therapist = therapists.setdefault(row.therapist_id, _Therapist(row.therapist_id, {}))
+            therapist = therapists.setdefault(row.therapist_id, _Therapist(row.therapist_id, clock, {}))
             therapist.hours.setdefault((row.zone, row.weekday), []).append(row)
         for therapist in therapists.values():
             therapist.zones = tuple(sorted({zone for zone, _ in therapist.hours}))
         return therapists
 
     def _index_bookings(self, inp: PlanningInput) -> None:
-        booked_items: set[tuple[int, date]] = set()
+        booked_items: set[tuple[int, int]] = set()
         for booking in inp.bookings:
             start, end = _floor_minutes(booking.start), _ceil_minutes(booking.end)
             if end <= start:
@@ -745,14 +798,14 @@ class _Planner:
                 therapist.book(start, end)
             patient = self._patients.get(booking.patient_id)
             if patient is not None:
-                day = _local_date(patient.info.zone, start)
+                day = self._clock.local_day(patient.info.zone, start)
                 patient.busy.add(start, end)
                 patient.add_session(day, booking.demanding)
                 if booking.item_id is not None:
                     booked_items.add((booking.item_id, day))
         for req in inp.requests:
             patient = self._patients[req.patient_id]
-            for day in set(req.held):
+            for day in {self._clock.day(held) for held in req.held}:
                 if (req.item_id, day) not in booked_items:
                     patient.add_session(day, req.demanding)
 
@@ -761,21 +814,22 @@ class _Planner:
     def _start_chain(self, req: ItemRequest) -> _Chain:
         patient = self._patients[req.patient_id]
         zone = patient.info.zone
-        today = _local_date(zone, self._now)
+        today = self._clock.local_day(zone, self._now)
         horizon = self._now + self._inp.horizon_days * DAY_MINUTES
         booked = {
-            _local_date(zone, _floor_minutes(booking.start))
+            self._clock.local_day(zone, _floor_minutes(booking.start))
             for booking in self._item_bookings.get((req.patient_id, req.item_id), [])
         }
         pool = tuple(sorted(set(req.therapist_ids)))
         return _Chain(
             request=req,
             patient=patient,
+            phase_start=self._clock.day(req.phase_start),
             today=today,
-            horizon_end=_local_date(zone, horizon),
+            horizon_end=self._clock.local_day(zone, horizon),
             therapist_ids=tuple(dict.fromkeys(req.therapist_ids)),
             booked=tuple(sorted(day for day in booked if day >= today)),
-            sessions=set(req.held),
+            sessions={self._clock.day(held) for held in req.held},
             pool=pool,
             pool_id=self._pool_ids.setdefault(pool, len(self._pool_ids)),
         )
@@ -785,12 +839,9 @@ class _Planner:
         req = chain.request
         while True:
             cursor = max(chain.today, max(chain.sessions)) if chain.sessions else chain.today
-            state = next_due(
-                req.rule,
-                phase_start=req.phase_start,
-                completed=chain.sessions,
-                booked=chain.booked,
-                today=cursor,
+            # Bookings only cover a window, never move it, and the planner checks them itself (below).
+            state = next_due_days(
+                req.rule, phase_start=chain.phase_start, completed=chain.sessions, booked=(), today=cursor
             )
             window = _as_planned(state.window, chain.today)
             chain.overdue = state.window.latest < chain.today
@@ -819,7 +870,7 @@ class _Planner:
             working = self._therapists_working(chain, window)
             heapq.heappush(self._queue, (window.latest, options, working, chain.request.item_id))
 
-    def _open_dates(self, chain: _Chain, window: DueWindow) -> int:
+    def _open_dates(self, chain: _Chain, window: DayWindow) -> int:
         """How many dates of the window the session could take now: no session of the item there and pacing
         allows it. Among windows that close together, the one with the fewest goes first, before the others
         take its dates. (Also asking for a therapist's free start costs a quarter of the run and changed
@@ -828,23 +879,23 @@ class _Planner:
             window.earliest, window.latest, chain.request.demanding, chain.sessions
         )
 
-    def _therapists_working(self, chain: _Chain, window: DueWindow) -> int:
+    def _therapists_working(self, chain: _Chain, window: DayWindow) -> int:
         key = (chain.pool_id, window.earliest, window.latest)
         count = self._working.get(key)
         if count is None:
             count = self._working[key] = self._count_working(chain, window)
         return count
 
-    def _count_working(self, chain: _Chain, window: DueWindow) -> int:
-        span = (window.latest - window.earliest).days + 1
-        weekdays = {shift(window.earliest, k).weekday() for k in range(min(span, 7))}
+    def _count_working(self, chain: _Chain, window: DayWindow) -> int:
+        span = window.latest - window.earliest + 1
+        weekdays = {weekday_of(window.earliest + k) for k in range(min(span, 7))}
         count = 0
         for therapist_id in chain.therapist_ids:
             therapist = self._therapists.get(therapist_id)
             if therapist is not None and any(
                 weekday in weekdays
-                and row.effective_from <= window.latest + ONE_DAY
-                and (row.effective_to is None or row.effective_to >= window.earliest - ONE_DAY)
+                and self._clock.day(row.effective_from) <= window.latest + 1
+                and (row.effective_to is None or self._clock.day(row.effective_to) >= window.earliest - 1)
                 for (_, weekday), rows in therapist.hours.items()
                 for row in rows
             ):
@@ -872,7 +923,7 @@ class _Planner:
             windows_met=self._windows_met,
         )
 
-    def _serve(self, chain: _Chain, window: DueWindow) -> bool:
+    def _serve(self, chain: _Chain, window: DayWindow) -> bool:
         """Place a session for the window or record a Miss. False when the chain cannot go on."""
         slot, why = self._search(chain, window)
         if slot is not None:
@@ -882,28 +933,29 @@ class _Planner:
         miss = Miss(  # its alternatives are found once planning is over (see _with_alternatives)
             item_id=req.item_id,
             patient_id=req.patient_id,
-            window=window,
+            window=self._clock.window_dates(window),
             reason=_explain(why, chain.patient.info.pacing),
             alternatives=(),
         )
-        missed = _Missed(miss, chain, None, chain.overdue)
+        missed = _Missed(miss, chain, window, None, chain.overdue)
         self._missed.append(missed)
         # Chain on as if the session happened on the window's last free date. Not on an alternative's date:
         # alternatives are only suggestions, and assuming one (usually in the next period) would fill that
         # period's minimum with a session nobody booked, silently skipping it.
         day = window.latest
         while day in chain.sessions:
-            day -= ONE_DAY
+            day -= 1
         if day < window.earliest:  # every date of the window already holds a session: nothing to assume
             return False
         chain.sessions.add(day)
         missed.assumed = day
         return True
 
-    def _place(self, chain: _Chain, slot: _Slot, window: DueWindow, overdue: bool) -> None:
+    def _place(self, chain: _Chain, slot: _Slot, window: DayWindow, overdue: bool) -> None:
         self._commit(chain, slot)
         self._proposal_at[slot.therapist_id, slot.start, slot.end] = len(self._proposals)
         self._proposals.append(self._proposal(chain, slot, window))
+        self._windows.append(window)
         # Any date of a count rule's period keeps the period's count, which is all its chain depends on; an
         # interval rule's next window follows from this date, and an overdue window is not a period.
         self._period_bound.append(isinstance(chain.request.rule, CountPerPeriod) and not overdue)
@@ -920,7 +972,7 @@ class _Planner:
                 remaining.append(missed)
         misses: list[_Missed] = []
         for missed in remaining:
-            chain, window = missed.chain, missed.miss.window
+            chain, window = missed.chain, missed.window
             if missed.assumed is not None:
                 chain.sessions.discard(missed.assumed)
             slot, _ = self._search(chain, window, lookahead=False)
@@ -935,7 +987,7 @@ class _Planner:
     def _with_alternatives(self, missed: _Missed) -> Miss:
         """The Miss with its alternatives, searched in the finished plan: each is free of every proposal
         and within pacing with all of them (found any earlier, a later proposal could take it)."""
-        chain, window = missed.chain, missed.miss.window
+        chain, window = missed.chain, missed.window
         alternatives = tuple(self._proposal(chain, alt, window) for alt in self._alternatives(chain, window))
         return replace(missed.miss, alternatives=alternatives)
 
@@ -945,13 +997,13 @@ class _Planner:
         move one to another date of its period; therapists in the usual-then-preferred order. The first
         that works wins.
         """
-        chain, window, assumed = missed.chain, missed.miss.window, missed.assumed
+        chain, window, assumed = missed.chain, missed.window, missed.assumed
         assert assumed is not None
         req, patient = chain.request, chain.patient
         if isinstance(req.rule, CountPerPeriod) and not missed.overdue:
             # Any date of the period keeps the period's count, which is all a count rule's chain depends on.
             ideal = min(max(window.ideal, window.earliest), window.latest)
-            reach = max((ideal - window.earliest).days, (window.latest - ideal).days)
+            reach = max(ideal - window.earliest, window.latest - ideal)
             days = [
                 day
                 for distance in range(reach + 1)
@@ -965,7 +1017,7 @@ class _Planner:
                 continue
             # Without sessions of the patient near the date, what a repair can do there is the same for
             # every patient of the pool, zone and length: a failure holds until something is placed or moved.
-            day_start, day_end = _day_bounds(patient.info.zone, day)
+            day_start, day_end = self._clock.day_bounds(patient.info.zone, day)
             alone = not patient.busy.overlapping(day_start, day_end + req.minutes)
             pool_day = (chain.pool_id, patient.info.zone, day, req.minutes)
             if alone and self._unrepairable.get(pool_day) == self._changes:
@@ -990,14 +1042,14 @@ class _Planner:
         return False
 
     def _move_across_for(
-        self, chain: _Chain, day: date, therapist: _Therapist, segment: _Segment
+        self, chain: _Chain, day: int, therapist: _Therapist, segment: _Segment
     ) -> _Slot | None:
         """In one hours segment, move a proposal of another patient to another date of its own period
         (where it takes its best slot, pacing counted without it) so that a session of ``chain`` fits in
         its time on the patient-local ``day``; the slot for that session, or None."""
         req, patient, info = chain.request, chain.patient, chain.patient.info
         minutes = req.minutes
-        day_start, day_end = _day_bounds(info.zone, day)
+        day_start, day_end = self._clock.day_bounds(info.zone, day)
         low_bound = max(segment.start, self._now, day_start)
         obstacles, _ = self._obstacles(therapist, segment)
         reach = segment.start
@@ -1039,15 +1091,23 @@ class _Planner:
             return _Slot((), day, therapist.therapist_id, segment.location_id, room, room + minutes)
         return None
 
-    def _room_order(self, chain: _Chain, day: date) -> Callable[[int], tuple[int, int, int]]:
+    def _room_order(self, chain: _Chain, day: int) -> Callable[[int], tuple[int, int, int]]:
         """How a repair ranks the starts it can offer a session: the distance from the usual start time,
         the minutes outside the patient's preferred times, the earliest."""
         req, info = chain.request, chain.patient.info
         usual = (
-            _wall_minutes(info.zone, day, req.usual_local_time) if req.usual_local_time is not None else None
+            self._clock.wall_minutes(info.zone, day, req.usual_local_time)
+            if req.usual_local_time is not None
+            else None
         )
-        early = _wall_minutes(info.zone, day, info.earliest) if info.earliest is not None else -_FAR
-        late = _wall_minutes(info.zone, day, info.latest) - req.minutes if info.latest is not None else _FAR
+        early = (
+            self._clock.wall_minutes(info.zone, day, info.earliest) if info.earliest is not None else -_FAR
+        )
+        late = (
+            self._clock.wall_minutes(info.zone, day, info.latest) - req.minutes
+            if info.latest is not None
+            else _FAR
+        )
 
         def order(room: int) -> tuple[int, int, int]:
             return (
@@ -1062,13 +1122,13 @@ class _Planner:
         """The best slot for proposal ``index`` of ``chain`` on another date of its window, searched as in
         steps 4-6 (without the room rule) with its own session taken out of the patient's pacing."""
         proposal, patient = self._proposals[index], chain.patient
-        window, demanding = proposal.window, chain.request.demanding
-        old_day = _local_date(patient.info.zone, _floor_minutes(proposal.start))
+        window, demanding = self._windows[index], chain.request.demanding
+        old_day = self._clock.local_day(patient.info.zone, _floor_minutes(proposal.start))
         patient.remove_session(old_day, demanding)
         chain.sessions.discard(old_day)
         try:
             ideal = min(max(window.ideal, window.earliest), window.latest)
-            reach = max((ideal - window.earliest).days, (window.latest - ideal).days)
+            reach = max(ideal - window.earliest, window.latest - ideal)
             for distance in range(reach + 1):
                 slots = [
                     slot
@@ -1092,7 +1152,7 @@ class _Planner:
         therapist.unbook(start, end)
         self._refresh_free(therapist, start, end)
         patient.busy.remove(start, end)
-        old_day = _local_date(patient.info.zone, start)
+        old_day = self._clock.local_day(patient.info.zone, start)
         patient.remove_session(old_day, chain.request.demanding)
         chain.sessions.discard(old_day)
         del self._proposal_at[old.therapist_id, start, end]
@@ -1103,30 +1163,38 @@ class _Planner:
             slot.therapist_id, slot.location_id, _utc(slot.start), _utc(slot.end)
         )
 
-    def _segments_on(self, chain: _Chain, day: date) -> Iterator[tuple[_Therapist, _Segment]]:
+    def _segments_on(self, chain: _Chain, day: int) -> Iterator[tuple[_Therapist, _Segment]]:
         """The qualified therapists' hours segments that can hold a patient-local date, usual therapist
         first, then in order of preference."""
-        day_start, day_end = _day_bounds(chain.patient.info.zone, day)
+        day_start, day_end = self._clock.day_bounds(chain.patient.info.zone, day)
         for _, therapist_id in chain.visit_order:
             therapist = self._therapists.get(therapist_id)
             if therapist is None:
                 continue
             for zone in therapist.zones:
-                for local_day in _local_dates_over(zone, day_start, day_end):
+                for local_day in self._clock.local_days_over(zone, day_start, day_end):
                     for segment in self._segments(therapist, zone, local_day):
                         yield therapist, segment
 
-    def _shift_for(self, chain: _Chain, day: date, therapist: _Therapist, segment: _Segment) -> _Slot | None:
+    def _shift_for(self, chain: _Chain, day: int, therapist: _Therapist, segment: _Segment) -> _Slot | None:
         """In one hours segment, shift a proposal within its run of free time so that a session of
         ``chain`` fits beside it on the patient-local ``day``; the slot for that session, or None."""
         req, patient, info = chain.request, chain.patient, chain.patient.info
         minutes = req.minutes
-        day_start, day_end = _day_bounds(info.zone, day)
+        day_start, day_end = self._clock.day_bounds(info.zone, day)
         usual = (
-            _wall_minutes(info.zone, day, req.usual_local_time) if req.usual_local_time is not None else None
+            self._clock.wall_minutes(info.zone, day, req.usual_local_time)
+            if req.usual_local_time is not None
+            else None
         )
-        early = _wall_minutes(info.zone, day, info.earliest) if info.earliest is not None else -_FAR
-        late = _wall_minutes(info.zone, day, info.latest) - minutes if info.latest is not None else _FAR
+        early = (
+            self._clock.wall_minutes(info.zone, day, info.earliest) if info.earliest is not None else -_FAR
+        )
+        late = (
+            self._clock.wall_minutes(info.zone, day, info.latest) - minutes
+            if info.latest is not None
+            else _FAR
+        )
         low_bound = max(segment.start, self._now, day_start)
         if min(segment.end, day_end + minutes) - low_bound < minutes:
             return None
@@ -1153,7 +1221,7 @@ class _Planner:
                 and not patient.busy.clashes(room, room + minutes)
             )
             other = self._chains[self._proposals[index].item_id]
-            other_day = _local_date(other.patient.info.zone, start)
+            other_day = self._clock.local_day(other.patient.info.zone, start)
             for *_, room in rooms:
                 moved = min(
                     (
@@ -1162,7 +1230,7 @@ class _Planner:
                         if first <= new
                         and new + length <= last
                         and (new + length <= room or new >= room + minutes)
-                        and _local_date(other.patient.info.zone, new) == other_day
+                        and self._clock.local_day(other.patient.info.zone, new) == other_day
                         and not any(
                             (low, high) != (start, end) and low < new + length and high > new
                             for low, high in other.patient.busy.overlapping(new, new + length)
@@ -1221,14 +1289,14 @@ class _Planner:
         self._segment_obstacles[key] = (therapist.version, obstacles, rooms)
         return obstacles, rooms
 
-    def _pack_for(self, chain: _Chain, day: date, therapist: _Therapist, segment: _Segment) -> _Slot | None:
+    def _pack_for(self, chain: _Chain, day: int, therapist: _Therapist, segment: _Segment) -> _Slot | None:
         """In one hours segment, slide the proposals of a run of free time (between what cannot move)
         together so that a session of ``chain`` fits in the time their gaps add up to, on the patient-local
         ``day``; the slot for that session, or None. Each proposal keeps its therapist and patient-local
         date and misses its patient's other sessions; it ends as near its old start as the packing allows.
         """
         minutes, zone = chain.request.minutes, chain.patient.info.zone
-        day_start, day_end = _day_bounds(zone, day)
+        day_start, day_end = self._clock.day_bounds(zone, day)
         low_bound = max(segment.start, self._now)
         if min(segment.end, day_end + minutes) - max(low_bound, day_start) < minutes:
             return None
@@ -1245,7 +1313,7 @@ class _Planner:
     def _pack_run(
         self,
         chain: _Chain,
-        day: date,
+        day: int,
         therapist: _Therapist,
         segment: _Segment,
         run: tuple[int, int],
@@ -1256,7 +1324,7 @@ class _Planner:
         req, info = chain.request, chain.patient.info
         minutes, grid = req.minutes, segment.grid
         first, last = run
-        day_start, day_end = _day_bounds(info.zone, day)
+        day_start, day_end = self._clock.day_bounds(info.zone, day)
         fits = [self._fits_moved(entry) for entry in inside]
         packed: list[int] = []
         cursor = first
@@ -1316,7 +1384,9 @@ class _Planner:
         date, not before now, and clear of its patient's other sessions."""
         low, high, index = entry
         other = self._chains[self._proposals[index].item_id].patient
-        day_start, day_end = _day_bounds(other.info.zone, _local_date(other.info.zone, low))
+        day_start, day_end = self._clock.day_bounds(
+            other.info.zone, self._clock.local_day(other.info.zone, low)
+        )
         length = high - low
 
         def fits(start: int) -> bool:
@@ -1362,8 +1432,7 @@ class _Planner:
         chain.patient.add_session(slot.day, chain.request.demanding)
         chain.sessions.add(slot.day)
 
-    @staticmethod
-    def _proposal(chain: _Chain, slot: _Slot, window: DueWindow) -> Proposal:
+    def _proposal(self, chain: _Chain, slot: _Slot, window: DayWindow) -> Proposal:
         return Proposal(
             item_id=chain.request.item_id,
             patient_id=chain.request.patient_id,
@@ -1371,26 +1440,26 @@ class _Planner:
             location_id=slot.location_id,
             start=_utc(slot.start),
             end=_utc(slot.end),
-            window=window,
+            window=self._clock.window_dates(window),
         )
 
     # steps 4-6: the search
 
     def _search(
-        self, chain: _Chain, window: DueWindow, lookahead: bool = True
+        self, chain: _Chain, window: DayWindow, lookahead: bool = True
     ) -> tuple[_Slot | None, set[str]]:
         why: set[str] = set()
         if not chain.therapist_ids:
             return None, {_NO_THERAPIST}
         ideal = min(max(window.ideal, window.earliest), window.latest)
-        reach = max((ideal - window.earliest).days, (window.latest - ideal).days)
+        reach = max(ideal - window.earliest, window.latest - ideal)
         after = self._needed_after(chain, window) if lookahead else 0
         siblings = [
             other
             for other in self._by_patient[chain.request.patient_id]
             if lookahead and other is not chain and other.window is not None
         ]
-        workable: dict[tuple[int, date], bool] = {}
+        workable: dict[tuple[int, int], bool] = {}
         needs: dict[int, int] = {}
         # The best slot, by (tier, score), of the dates that leave too little room: tier 1 when only another
         # item of the patient loses room for its open window, tier 2 when this item's own period does.
@@ -1421,39 +1490,37 @@ class _Planner:
     def _sibling_fits(
         self,
         chain: _Chain,
-        day: date,
+        day: int,
         other: _Chain,
         needs: dict[int, int],
-        workable: dict[tuple[int, date], bool],
+        workable: dict[tuple[int, int], bool],
     ) -> bool:
         """Whether another item of the patient still fits what its open window needs with ``day`` taken."""
         window = other.window
         assert window is not None
         rest = chain.patient.info.pacing.min_rest_days_between_demanding
         monday = monday_of(day)
-        if window.earliest > max(shift(day, rest), shift(monday, 6)) or window.latest < min(
-            shift(day, -rest), monday
-        ):
+        if window.earliest > max(day + rest, monday + 6) or window.latest < min(day - rest, monday):
             return True  # too far away to be affected by this date
         item_id = other.request.item_id
         if item_id not in needs:
             needs[item_id] = 1 + self._needed_after(other, window)
         return self._fits(other, window, [(day, chain.request.demanding, False)], needs[item_id], workable)
 
-    def _needed_after(self, chain: _Chain, window: DueWindow) -> int:
+    def _needed_after(self, chain: _Chain, window: DayWindow) -> int:
         """How many more sessions the window's period needs after this one (0 for an interval rule)."""
         rule = chain.request.rule
         if not isinstance(rule, CountPerPeriod) or rule.min_sessions < 2:
             return 0
         sessions = set(chain.sessions)
         count = 0
-        for day in _days(window.earliest, window.latest):
+        for day in range(window.earliest, window.latest + 1):
             if day in sessions:
                 continue
             sessions.add(day)  # assume a session here and see whether the chain stays in this period
-            state = next_due(
+            state = next_due_days(
                 rule,
-                phase_start=chain.request.phase_start,
+                phase_start=chain.phase_start,
                 completed=sessions,
                 booked=(),
                 today=max(chain.today, max(sessions)),
@@ -1467,10 +1534,10 @@ class _Planner:
     def _fits(
         self,
         chain: _Chain,
-        window: DueWindow,
-        taken: list[tuple[date, bool, bool]],
+        window: DayWindow,
+        taken: list[tuple[int, bool, bool]],
         needed: int,
-        workable: dict[tuple[int, date], bool],
+        workable: dict[tuple[int, int], bool],
     ) -> bool:
         """Whether ``needed`` sessions of ``chain`` still fit in the window with the sessions ``taken``
         (date, demanding, of this same item) added to the patient's.
@@ -1484,7 +1551,7 @@ class _Planner:
         rest = pacing.min_rest_days_between_demanding if demanding else 0
         picked = list(taken)
         found = 0
-        for other in _days(window.earliest, window.latest):
+        for other in range(window.earliest, window.latest + 1):
             if other in chain.sessions or any(same and day == other for day, _, same in picked):
                 continue
             week = monday_of(other)
@@ -1497,7 +1564,7 @@ class _Planner:
                     rest
                     and (
                         patient.near_demanding.get(other, 0)
-                        or any(hard and abs((other - day).days) <= rest for day, hard, _ in picked)
+                        or any(hard and abs(other - day) <= rest for day, hard, _ in picked)
                     )
                 )
             ):
@@ -1513,13 +1580,13 @@ class _Planner:
                     return True
         return False
 
-    def _has_free_start(self, chain: _Chain, day: date) -> bool:
+    def _has_free_start(self, chain: _Chain, day: int) -> bool:
         """Whether any qualified therapist has a free start of the item's length on a patient-local date."""
         zone = chain.patient.info.zone
         full_key = (chain.pool_id, zone, day, chain.request.minutes)
         if full_key in self._full:
             return False
-        day_start, day_end = _day_bounds(zone, day)
+        day_start, day_end = self._clock.day_bounds(zone, day)
         frees, idle = self._pool_view(chain, day, full_key)
         if any(bisect_left(starts, day_start) < bisect_left(starts, day_end) for *_, starts, _ in frees):
             return True
@@ -1527,10 +1594,10 @@ class _Planner:
         self._full[full_key] = frozenset({_NO_HOURS} if idle else set()) | ({_NO_FREE} if frees else set())
         return False
 
-    def _alternatives(self, chain: _Chain, window: DueWindow) -> list[_Slot]:
+    def _alternatives(self, chain: _Chain, window: DayWindow) -> list[_Slot]:
         found: list[_Slot] = []
         for offset in range(1, ALTERNATIVE_SEARCH_DAYS + 1):
-            day = shift(window.latest, offset)
+            day = window.latest + offset
             slot = self._best_on(chain, day, day, set())
             if slot is not None:
                 found.append(slot)
@@ -1538,7 +1605,7 @@ class _Planner:
                     break
         return found
 
-    def _best_on(self, chain: _Chain, day: date, ideal: date, why: set[str]) -> _Slot | None:
+    def _best_on(self, chain: _Chain, day: int, ideal: int, why: set[str]) -> _Slot | None:
         """The best feasible slot on one patient-local date, noting in ``why`` what ruled slots out."""
         req, patient = chain.request, chain.patient
         if day in chain.sessions:
@@ -1556,19 +1623,25 @@ class _Planner:
             return None
         frees, idle = self._pool_view(chain, day, full_key)
         minutes = req.minutes
-        day_start, day_end = _day_bounds(info.zone, day)
-        early = _wall_minutes(info.zone, day, info.earliest) if info.earliest is not None else -_FAR
-        late = _wall_minutes(info.zone, day, info.latest) - minutes if info.latest is not None else _FAR
+        day_start, day_end = self._clock.day_bounds(info.zone, day)
+        early = (
+            self._clock.wall_minutes(info.zone, day, info.earliest) if info.earliest is not None else -_FAR
+        )
+        late = (
+            self._clock.wall_minutes(info.zone, day, info.latest) - minutes
+            if info.latest is not None
+            else _FAR
+        )
         bottom, top = (early, late) if early <= late else (late, early)
         # The patient's own sessions that a start on this date could touch (usually none).
         busy = patient.busy.overlapping(day_start, day_end + minutes)
         fixed = (
-            abs((day - ideal).days),
-            int(bool(info.preferred_weekdays) and day.weekday() not in info.preferred_weekdays),
+            abs(day - ideal),
+            int(bool(info.preferred_weekdays) and weekday_of(day) not in info.preferred_weekdays),
         )
         usual_id, usual_time = req.usual_therapist_id, req.usual_local_time
         # The usual start time on this date, for therapists in the patient's zone (nearly always all of them).
-        usual_here = _wall_minutes(info.zone, day, usual_time) if usual_time is not None else 0
+        usual_here = self._clock.wall_minutes(info.zone, day, usual_time) if usual_time is not None else 0
         seen: set[str] = (
             {_NO_HOURS} if idle else set()
         )  # what ruled out the therapists' time, whoever the patient
@@ -1594,7 +1667,7 @@ class _Planner:
                     continue
                 some_free = True
                 if usual_time is not None:
-                    target = usual_here if here else _wall_minutes(zone, local_day, usual_time)
+                    target = usual_here if here else self._clock.wall_minutes(zone, local_day, usual_time)
                     picks = _nearest(starts, low, high, target, target, busy, minutes)
                 else:
                     target = 0
@@ -1626,14 +1699,14 @@ class _Planner:
             return None
         return _Slot(best, day, best[8], best[9], best[6], best[6] + minutes)
 
-    def _pool_view(self, chain: _Chain, day: date, key: _PoolDay) -> tuple[tuple[_Free, ...], bool]:
+    def _pool_view(self, chain: _Chain, day: int, key: _PoolDay) -> tuple[tuple[_Free, ...], bool]:
         """The qualified therapists' free starts that can fall on a patient-local date, and whether one of
         them does not work on one of the local dates involved. Built once per pool, zone, date and length
         (``key``): the lists are the therapists' own, kept current as time is booked."""
         zone, minutes = chain.patient.info.zone, chain.request.minutes
         view = self._views.get(key)
         if view is None:
-            day_start, day_end = _day_bounds(zone, day)
+            day_start, day_end = self._clock.day_bounds(zone, day)
             frees: list[_Free] = []
             idle = False
             for therapist_id in chain.pool:
@@ -1642,7 +1715,7 @@ class _Planner:
                     idle = True
                     continue
                 for therapist_zone in therapist.zones:
-                    for local_day in _local_dates_over(therapist_zone, day_start, day_end):
+                    for local_day in self._clock.local_days_over(therapist_zone, day_start, day_end):
                         free = self._free_starts(therapist, therapist_zone, local_day, minutes)
                         if free is None:
                             idle = True
@@ -1652,7 +1725,7 @@ class _Planner:
         return view
 
     def _free_starts(
-        self, therapist: _Therapist, zone: str, day: date, minutes: int
+        self, therapist: _Therapist, zone: str, day: int, minutes: int
     ) -> tuple[list[int], list[int]] | None:
         """Sorted free starts of this length on a therapist's local date, each with its lowest location id.
 
@@ -1697,20 +1770,22 @@ class _Planner:
         """Rebuild the free starts of the days [start, end) touches after it was freed, in place: the pool
         views hold the same lists."""
         for zone in therapist.zones:
-            for day in _local_dates_over(zone, start, end):
+            for day in self._clock.local_days_over(zone, start, end):
                 for minutes, (starts, locations) in therapist.free.get((zone, day), {}).items():
                     starts[:], locations[:] = self._compute_free(
                         therapist, self._segments(therapist, zone, day), minutes
                     )
 
-    def _segments(self, therapist: _Therapist, zone: str, day: date) -> tuple[_Segment, ...]:
+    def _segments(self, therapist: _Therapist, zone: str, day: int) -> tuple[_Segment, ...]:
         cached = therapist.segments.get((zone, day))
         if cached is None:
-            rows = therapist.hours.get((zone, day.weekday()), [])
+            local = self._clock.date(day)
+            rows = therapist.hours.get((zone, weekday_of(day)), [])
             cached = therapist.segments[zone, day] = tuple(
-                _segment(row, day, self._step)
+                _segment(row, local, self._step)
                 for row in rows
-                if row.effective_from <= day and (row.effective_to is None or day <= row.effective_to)
+                if self._clock.day(row.effective_from) <= day
+                and (row.effective_to is None or day <= self._clock.day(row.effective_to))
             )
         return cached
 
@@ -1718,35 +1793,23 @@ class _Planner:
 # --- helpers ------------------------------------------------------------------------------------------------
 
 
-def _as_planned(window: DueWindow, today: date) -> DueWindow:
+def _as_planned(window: DayWindow, today: int) -> DayWindow:
     """The window the planner searches: never before today; an overdue one is due from today."""
     if window.latest < today:
-        return DueWindow(today, today, today + (window.latest - window.earliest))
+        return DayWindow(today, today, today + (window.latest - window.earliest))
     if window.earliest < today:
-        return DueWindow(today, max(window.ideal, today), window.latest)
+        return DayWindow(today, max(window.ideal, today), window.latest)
     return window
 
 
-def _days(first: date, last: date) -> tuple[date, ...]:
-    """The dates from first to last (remembered: many patients share a period)."""
-    key = (first, last)
-    found = _DATE_RANGES.get(key)
-    if found is None:
-        found = _remember(_DATE_RANGES, key, tuple(shift(first, k) for k in range((last - first).days + 1)))
-    return found
-
-
-def _dates_at(ideal: date, distance: int, window: DueWindow) -> tuple[date, ...]:
+def _dates_at(ideal: int, distance: int, window: DayWindow) -> tuple[int, ...]:
     """The dates ``distance`` days either side of the ideal that lie in the window, earlier first."""
-    key = (ideal, distance, window.earliest, window.latest)
-    found = _DATES_AT.get(key)
-    if found is None:
-        offsets = (0,) if distance == 0 else (-distance, distance)
-        days = (shift(ideal, offset) for offset in offsets)
-        found = _remember(
-            _DATES_AT, key, tuple(day for day in days if window.earliest <= day <= window.latest)
-        )
-    return found
+    if distance == 0:
+        return (ideal,) if window.earliest <= ideal <= window.latest else ()
+    before, after = ideal - distance, ideal + distance
+    if before < window.earliest:
+        return (after,) if after <= window.latest else ()
+    return (before, after) if after <= window.latest else (before,)
 
 
 def _nearest(

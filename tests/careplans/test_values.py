@@ -1,4 +1,4 @@
-"""The cadence module's values and date helpers, which the compiled planner leans on (clinic/native.py)."""
+"""The cadence module's values and day numbers, which the compiled planner leans on (clinic/native.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ from careplans.cadence import (
     CountPerPeriod,
     DueWindow,
     Interval,
+    date_of,
+    day_number,
     monday_of,
     next_due,
-    shift,
+    next_due_days,
+    weekday_of,
 )
 from clinic import native
 
@@ -62,17 +65,55 @@ def test_a_compiled_window_cannot_be_changed_after_it_is_made() -> None:
 
 @PROPERTY
 @given(dates, st.integers(-3000, 3000))
-def test_shifting_a_date_is_adding_that_many_days(day: date, days: int) -> None:
-    assert shift(day, days) == day + timedelta(days=days)
+def test_a_day_number_plus_k_is_the_date_k_days_later(day: date, days: int) -> None:
+    assert date_of(day_number(day)) == day
+    assert date_of(day_number(day) + days) == day + timedelta(days=days)
 
 
 @PROPERTY
-@given(dates)
-def test_the_monday_of_a_date_is_a_monday_in_the_six_days_up_to_it(day: date) -> None:
-    monday = monday_of(day)
-    assert monday.weekday() == 0
-    assert 0 <= (day - monday).days <= 6
-    assert monday_of(day) == monday  # the remembered answer is the same
+@given(dates, st.integers(-400, 400))
+def test_weekdays_and_mondays_on_days_counted_from_any_sunday(day: date, weeks: int) -> None:
+    # The planner counts its days from a Sunday shortly before now; the rules must read weeks the same way.
+    counted = day_number(day) - 7 * weeks
+    assert weekday_of(counted) == day.weekday()
+    monday = monday_of(counted)
+    assert date_of(monday + 7 * weeks).weekday() == 0
+    assert 0 <= counted - monday <= 6
+
+
+@PROPERTY
+@given(
+    st.sampled_from(
+        [CountPerPeriod(1, 2, 7), CountPerPeriod(2, 3, 7), CountPerPeriod(1, 1, 10), Interval(14, 28)]
+    ),
+    st.lists(dates, max_size=12),
+    dates,
+    dates,
+    st.integers(-100_000, 100_000),
+)
+def test_next_due_on_days_counted_from_any_sunday_is_next_due_on_dates(
+    rule: CountPerPeriod | Interval, completed: list[date], phase_start: date, today: date, weeks: int
+) -> None:
+    base = 7 * weeks
+    state = next_due_days(
+        rule,
+        phase_start=day_number(phase_start) - base,
+        completed=[day_number(day) - base for day in completed],
+        booked=(),
+        today=day_number(today) - base,
+    )
+    expected = next_due(rule, phase_start=phase_start, completed=completed, booked=(), today=today)
+    shifted = state.window
+    assert (
+        date_of(shifted.earliest + base),
+        date_of(shifted.ideal + base),
+        date_of(shifted.latest + base),
+    ) == (
+        expected.window.earliest,
+        expected.window.ideal,
+        expected.window.latest,
+    )
+    assert state.status == expected.status
 
 
 @PROPERTY

@@ -1094,3 +1094,33 @@ def test_a_missed_week_does_not_swallow_the_next_week() -> None:
     assert weeks == [11, 12, 13]  # the weeks of 9, 16 and 23 March all get their session
     assert [m.window.earliest for m in result.misses] == [date(2026, 3, 4)]  # only the week already lost
     assert result.windows_total == result.windows_met + len(result.misses) == 4
+
+
+@pytest.mark.parametrize(
+    "zone", ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kathmandu", "America/Havana"]
+)
+def test_the_planners_local_dates_are_zoneinfos_around_every_clock_change(zone: str) -> None:
+    # The planner works a local date out from the zone's offset over the UTC hour. Checked against zoneinfo
+    # every minute for three hours either side of each clock change in 2026 (Lord Howe moves by 30 minutes,
+    # Havana at midnight; Kathmandu is 5:45 ahead all year), and once a day all year.
+    from scheduling.planner import _Clock
+
+    tz = ZoneInfo(zone)
+    start = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp()) // 60
+    clock = _Clock(start)
+    hours = range(start // 60, start // 60 + 366 * 24)
+    changes = [
+        hour
+        for hour in hours
+        if datetime.fromtimestamp(hour * 3600, tz).utcoffset()
+        != datetime.fromtimestamp((hour + 1) * 3600, tz).utcoffset()
+    ]
+    assert len(changes) == (0 if zone == "Asia/Kathmandu" else 2)
+    minutes = [m for hour in changes for m in range(hour * 60 - 180, hour * 60 + 240)]
+    minutes += range(start, start + 366 * 24 * 60, 24 * 60 + 7)
+    wrong = [
+        m
+        for m in minutes
+        if clock.date(clock.local_day(zone, m)) != datetime.fromtimestamp(m * 60, tz).date()
+    ]
+    assert wrong == []
