@@ -254,26 +254,23 @@ def next_due_days(
     """``next_due`` on day numbers (``day_number``): the rules themselves, which ``next_due`` converts to and
     from dates. The window does not depend on ``booked``; only the status and ``covered_by`` do."""
     _check(cadence)
-    # The planner asks this for every window it walks, so it is written for speed: one pass over each list.
-    done_dates: set[int] = set()
-    ahead_dates: set[int] = set()
-    first_ahead = max(phase_start, today)
-    for day in completed:
-        if day > today:
-            if day >= first_ahead:
-                ahead_dates.add(day)
-        elif day >= phase_start:
-            done_dates.add(day)
-    for day in booked:
-        if day >= first_ahead and day not in done_dates:
-            ahead_dates.add(day)
-    # Sessions done are only counted (a list is the quickest to count over) and their latest read, so they
-    # need no sorting; bookings ahead do.
-    last = max(done_dates) if done_dates else None
-    ahead = sorted(ahead_dates) if ahead_dates else []
+    # The planner asks this for every window it walks, with its sessions as a set and nothing booked, so
+    # that case is one pass over the sessions and builds nothing.
+    distinct = completed if isinstance(completed, set) else set(completed)
     if isinstance(cadence, CountPerPeriod):
-        return _next_due_count(cadence, phase_start, list(done_dates), last, ahead, today)
-    return _next_due_interval(cadence, phase_start, last, ahead, today)
+        return _next_due_count(cadence, phase_start, distinct, booked, today)
+    return _next_due_interval(cadence, phase_start, distinct, booked, today)
+
+
+def _ahead(later: list[int], booked: Iterable[int], done: set[int], phase_start: int, today: int) -> list[int]:
+    """Sessions from today on, sorted: completed dates after today (treated as booked) and bookings from today
+    on, in the phase; a booking on a date already completed does not count twice."""
+    first = max(phase_start, today)
+    ahead = set(later)
+    for day in booked:
+        if day >= first and not (day <= today and day in done):
+            ahead.add(day)
+    return sorted(ahead)
 
 
 def due_windows_over(cadence: Cadence, *, phase_start: date, until: date) -> list[DueWindow]:
@@ -357,43 +354,43 @@ def _spread_ideal(period: _Period, sessions_done: int) -> int:
     return period.start + (2 * sessions_done + 1) * days // (2 * period.required)
 
 
-def _sessions_in(period: _Period, days: list[int]) -> list[int]:
-    return [day for day in days if period.start <= day <= period.end]
-
-
-def _count_in(period: _Period, days: list[int]) -> int:
-    count = 0
-    for day in days:
-        if period.start <= day <= period.end:
-            count += 1
-    return count
-
-
 def _next_due_count(
-    cadence: CountPerPeriod,
-    phase_start: int,
-    done: list[int],  # distinct, in any order
-    last: int | None,
-    ahead: list[int],
-    today: int,
+    cadence: CountPerPeriod, phase_start: int, completed: set[int], booked: Iterable[int], today: int
 ) -> DayState:
     current = _period_containing(cadence, phase_start, max(today, phase_start))
-    if today >= phase_start and current.start > phase_start:
-        previous = _period_containing(cadence, phase_start, current.start - 1)
-        done_before = _count_in(previous, done)
-        nothing_since = last is None or last <= previous.end
-        if done_before < previous.required and nothing_since:
-            ideal = _spread_ideal(previous, done_before)
-            return _state(DayWindow(previous.start, ideal, previous.end), covered_by=None, today=today)
+    # Only the current period and the one before it matter; sessions done in the current one all lie on
+    # or before today, because the current period is the one holding today.
+    previous = (
+        _period_containing(cadence, phase_start, current.start - 1)
+        if today >= phase_start and current.start > phase_start
+        else None
+    )
+    done_now = done_before = 0
+    later: list[int] = []
+    for day in completed:
+        if day > today:
+            if day >= phase_start:
+                later.append(day)
+        elif day >= current.start:
+            done_now += 1  # on or after the phase start too: the current period starts on or after it
+        elif previous is not None and day >= previous.start:
+            done_before += 1
+    if previous is not None and done_before < previous.required and done_now == 0:
+        # The last period missed its minimum and nothing has been done since it ended.
+        ideal = _spread_ideal(previous, done_before)
+        return _state(DayWindow(previous.start, ideal, previous.end), covered_by=None, today=today)
 
-    done_now = _count_in(current, done)
     if done_now >= current.required:
         target, done_in_target = _period_containing(cadence, phase_start, current.end + 1), 0
     else:
         target, done_in_target = current, done_now
     still_needed = target.required - done_in_target
-    bookings = _sessions_in(target, ahead) if ahead else []
-    covered_by = bookings[still_needed - 1] if len(bookings) >= still_needed else None
+    covered_by = None
+    if later or booked:
+        ahead = _ahead(later, booked, completed, phase_start, today)
+        bookings = [day for day in ahead if target.start <= day <= target.end]
+        if len(bookings) >= still_needed:
+            covered_by = bookings[still_needed - 1]
     window = DayWindow(target.start, _spread_ideal(target, done_in_target), target.end)
     return _state(window, covered_by=covered_by, today=today)
 
@@ -412,10 +409,21 @@ def _interval_window(cadence: Interval, phase_start: int, last: int | None) -> D
 
 
 def _next_due_interval(
-    cadence: Interval, phase_start: int, last: int | None, ahead: list[int], today: int
+    cadence: Interval, phase_start: int, completed: set[int], booked: Iterable[int], today: int
 ) -> DayState:
+    last: int | None = None  # the latest session done in the phase
+    later: list[int] = []
+    for day in completed:
+        if day > today:
+            if day >= phase_start:
+                later.append(day)
+        elif day >= phase_start and (last is None or day > last):
+            last = day
     window = _interval_window(cadence, phase_start, last=last)
-    covered_by = next((day for day in ahead if window.earliest <= day <= window.latest), None)
+    covered_by = None
+    if later or booked:
+        ahead = _ahead(later, booked, completed, phase_start, today)
+        covered_by = next((day for day in ahead if window.earliest <= day <= window.latest), None)
     return _state(window, covered_by=covered_by, today=today)
 
 

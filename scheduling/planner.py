@@ -422,7 +422,8 @@ class _Clock:
 
     def local_days_over(self, zone: str, start: int, end: int) -> tuple[int, ...]:
         """The local dates in ``zone`` that the UTC range [start, end) touches."""
-        return tuple(range(self.local_day(zone, start), self.local_day(zone, end - 1) + 1))
+        first, last = self.local_day(zone, start), self.local_day(zone, end - 1)
+        return (first,) if first == last else tuple(range(first, last + 1))
 
 
 _EPOCH_DAY: Final = day_number(date(1970, 1, 1))
