@@ -262,7 +262,9 @@ def next_due_days(
     return _next_due_interval(cadence, phase_start, distinct, booked, today)
 
 
-def _ahead(later: list[int], booked: Iterable[int], done: set[int], phase_start: int, today: int) -> list[int]:
+def _ahead(
+    later: list[int], booked: Iterable[int], done: set[int], phase_start: int, today: int
+) -> list[int]:
     """Sessions from today on, sorted: completed dates after today (treated as booked) and bookings from today
     on, in the phase; a booking on a date already completed does not count twice."""
     first = max(phase_start, today)
