@@ -1647,16 +1647,19 @@ class _Planner:
             {_NO_HOURS} if idle else set()
         )  # what ruled out the therapists' time, whoever the patient
         some_free = False
-        best: tuple[int, ...] | None = None
+        # The best slot so far, by the score's terms that differ within one date (see the module docstring):
+        # kept as unboxed ints, because building a tuple per candidate was a tenth of the search.
+        found = False
+        b_other = b_gap = b_outside = b_load = b_start = b_rank = b_id = b_location = 0
         # The usual therapist first: a slot with them beats everyone else's on continuity, so it ends the search.
         for usual_pass in (True, False) if usual_id in chain.ranks else (False,):
-            if best is not None:
+            if found:
                 break
             for therapist_id, therapist, zone, local_day, starts, locations in frees:
                 if (therapist_id == usual_id) != usual_pass:
                     continue
                 load = therapist.booked_minutes.get((zone, local_day), 0)
-                if best is not None and best[2] == 0 and best[4] == 0 and load > best[5]:
+                if found and b_gap == 0 and b_outside == 0 and load > b_load:
                     continue  # on time and in the patient's hours already, with a less busy therapist
                 here = zone == info.zone  # then local_day is the patient's date and every start falls on it
                 if here:
@@ -1677,28 +1680,26 @@ class _Planner:
                     why.add(_PATIENT_BUSY)
                     continue
                 other = int(usual_id is not None and therapist_id != usual_id)
+                rank = chain.ranks[therapist_id]
                 for i in picks:
-                    start = starts[i]
-                    key = (
-                        fixed[0],
-                        other,
-                        abs(start - target) if usual_time is not None else 0,
-                        fixed[1],
-                        max(0, early - start) + max(0, start - late),
-                        load,
-                        start,
-                        chain.ranks[therapist_id],
-                        therapist_id,
-                        locations[i],
-                    )
-                    if best is None or key < best:
-                        best = key
+                    start, location = starts[i], locations[i]
+                    gap = abs(start - target) if usual_time is not None else 0
+                    outside = max(0, early - start) + max(0, start - late)
+                    if found and not _scores_lower(
+                        (other, gap, outside, load, start, rank, therapist_id, location),
+                        (b_other, b_gap, b_outside, b_load, b_start, b_rank, b_id, b_location),
+                    ):
+                        continue
+                    found = True
+                    b_other, b_gap, b_outside, b_load, b_start = other, gap, outside, load, start
+                    b_rank, b_id, b_location = rank, therapist_id, location
         why |= seen
         if not some_free:  # no qualified therapist has a free start that day: no need to look again
             self._full[full_key] = frozenset(seen)
-        if best is None:
+        if not found:
             return None
-        return _Slot(best, day, best[8], best[9], best[6], best[6] + minutes)
+        key = (fixed[0], b_other, b_gap, fixed[1], b_outside, b_load, b_start, b_rank, b_id, b_location)
+        return _Slot(key, day, b_id, b_location, b_start, b_start + minutes)
 
     def _pool_view(self, chain: _Chain, day: int, key: _PoolDay) -> tuple[tuple[_Free, ...], bool]:
         """The qualified therapists' free starts that can fall on a patient-local date, and whether one of
@@ -1870,6 +1871,29 @@ def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((low, high))
     return merged
+
+
+def _scores_lower(
+    new: tuple[int, int, int, int, int, int, int, int], old: tuple[int, int, int, int, int, int, int, int]
+) -> bool:
+    """``new < old`` for the score terms of two slots on one date. Compiled, a fixed-length tuple of ints is a
+    C struct read at fixed places, so this builds no objects, where comparing two tuple objects would (and so
+    would a loop over the places)."""
+    if new[0] != old[0]:
+        return new[0] < old[0]
+    if new[1] != old[1]:
+        return new[1] < old[1]
+    if new[2] != old[2]:
+        return new[2] < old[2]
+    if new[3] != old[3]:
+        return new[3] < old[3]
+    if new[4] != old[4]:
+        return new[4] < old[4]
+    if new[5] != old[5]:
+        return new[5] < old[5]
+    if new[6] != old[6]:
+        return new[6] < old[6]
+    return new[7] < old[7]
 
 
 def _slot_key(slot: _Slot) -> tuple[int, ...]:
