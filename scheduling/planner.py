@@ -526,7 +526,7 @@ def _segment(hours: WeeklyHours, local: date, step: int) -> _Segment:
     wall_minutes = hours.ends.hour * 60 + hours.ends.minute - hours.starts.hour * 60 - hours.starts.minute
     steps = range(0, wall_minutes, step)
     if start.utcoffset() == end.utcoffset():  # no clock change inside the row: the grid is uniform
-        return _Segment(hours.location_id, first, last, tuple(first + k for k in steps))
+        return _Segment(hours.location_id, first, last, tuple(range(first, first + wall_minutes, step)))
     grid = []
     for k in steps:  # a clock change today: convert each wall-clock time, skipping ones that do not exist
         wall = datetime.combine(local, hours.starts) + timedelta(minutes=k)
@@ -1745,28 +1745,39 @@ class _Planner:
     def _compute_free(
         self, therapist: _Therapist, segments: tuple[_Segment, ...], minutes: int
     ) -> tuple[list[int], list[int]]:
+        if len(segments) == 1:  # the usual day: one hours row, whose grid is already in order
+            starts = self._free_in(therapist, segments[0], minutes)
+            return starts, [segments[0].location_id] * len(starts)
         lowest_location: dict[int, int] = {}
         for segment in segments:
-            obstacles = _merged(
-                self._closures.overlapping(
-                    therapist.therapist_id, segment.location_id, segment.start, segment.end
-                )
-                + therapist.busy.overlapping(segment.start, segment.end)
-            )
-            ahead = 0  # obstacles before this one end before the current start (starts only grow)
-            for start in segment.grid:
-                end = start + minutes
-                if end > segment.end:
-                    break
-                while ahead < len(obstacles) and obstacles[ahead][1] <= start:
-                    ahead += 1
-                if start < self._now or (ahead < len(obstacles) and obstacles[ahead][0] < end):
-                    continue
+            for start in self._free_in(therapist, segment, minutes):
                 known = lowest_location.get(start)
                 if known is None or segment.location_id < known:
                     lowest_location[start] = segment.location_id
         starts = sorted(lowest_location)
         return starts, [lowest_location[start] for start in starts]
+
+    def _free_in(self, therapist: _Therapist, segment: _Segment, minutes: int) -> list[int]:
+        """The starts of a segment's grid where a session of ``minutes`` fits: not before now, clear of
+        closures and the therapist's bookings and proposals, and ending by the segment's end."""
+        free: list[int] = []
+        obstacles = _merged(
+            self._closures.overlapping(
+                therapist.therapist_id, segment.location_id, segment.start, segment.end
+            )
+            + therapist.busy.overlapping(segment.start, segment.end)
+        )
+        ahead = 0  # obstacles before this one end before the current start (starts only grow)
+        for start in segment.grid:
+            end = start + minutes
+            if end > segment.end:
+                break
+            while ahead < len(obstacles) and obstacles[ahead][1] <= start:
+                ahead += 1
+            if start < self._now or (ahead < len(obstacles) and obstacles[ahead][0] < end):
+                continue
+            free.append(start)
+        return free
 
     def _refresh_free(self, therapist: _Therapist, start: int, end: int) -> None:
         """Rebuild the free starts of the days [start, end) touches after it was freed, in place: the pool
