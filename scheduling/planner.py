@@ -850,18 +850,15 @@ class _Planner:
                 chain.window = None
                 return
             self._windows_total += 1
-            met_by = next(
-                (
-                    d
-                    for d in chain.booked
-                    if window.earliest <= d <= window.latest and d not in chain.sessions
-                ),
-                None,
-            )
-            if met_by is None:
+            met = False
+            for day in chain.booked:  # a loop, not next() over a generator: this runs for every window
+                if window.earliest <= day <= window.latest and day not in chain.sessions:
+                    chain.sessions.add(day)
+                    met = True
+                    break
+            if not met:
                 chain.window = window
                 return
-            chain.sessions.add(met_by)
             self._windows_met += 1
 
     def _push(self, chain: _Chain) -> None:
@@ -1553,21 +1550,25 @@ class _Planner:
         picked = list(taken)
         found = 0
         for other in range(window.earliest, window.latest + 1):
-            if other in chain.sessions or any(same and day == other for day, _, same in picked):
+            if other in chain.sessions:
                 continue
             week = monday_of(other)
+            # What the dates picked so far add on this date, in one loop (this runs for every date tried).
+            same_item = near = False
+            on_day = in_week = 0
+            for day, hard, same in picked:
+                if day == other:
+                    on_day += 1
+                    same_item = same_item or same
+                if monday_of(day) == week:
+                    in_week += 1
+                if hard and abs(other - day) <= rest:
+                    near = True
             if (
-                patient.per_day.get(other, 0) + sum(day == other for day, _, _ in picked)
-                >= pacing.max_per_day
-                or patient.per_week.get(week, 0) + sum(monday_of(day) == week for day, _, _ in picked)
-                >= pacing.max_per_week
-                or (
-                    rest
-                    and (
-                        patient.near_demanding.get(other, 0)
-                        or any(hard and abs(other - day) <= rest for day, hard, _ in picked)
-                    )
-                )
+                same_item
+                or patient.per_day.get(other, 0) + on_day >= pacing.max_per_day
+                or patient.per_week.get(week, 0) + in_week >= pacing.max_per_week
+                or (rest and (patient.near_demanding.get(other, 0) or near))
             ):
                 continue
             key = (chain.request.item_id, other)
@@ -1589,8 +1590,10 @@ class _Planner:
             return False
         day_start, day_end = self._clock.day_bounds(zone, day)
         frees, idle = self._pool_view(chain, day, full_key)
-        if any(bisect_left(starts, day_start) < bisect_left(starts, day_end) for *_, starts, _ in frees):
-            return True
+        for free in frees:
+            starts = free[4]
+            if bisect_left(starts, day_start) < bisect_left(starts, day_end):
+                return True
         # The reasons _best_on would give: every working therapist is full.
         self._full[full_key] = frozenset({_NO_HOURS} if idle else set()) | ({_NO_FREE} if frees else set())
         return False
