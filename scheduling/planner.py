@@ -153,6 +153,7 @@ from typing import Final, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from careplans.cadence import (
+    MAX_PERIOD_DAYS,
     Cadence,
     CountPerPeriod,
     DayWindow,
@@ -718,6 +719,7 @@ class _Chain:
         # their order of preference, for the caches of free starts; and its number, for the caches' keys.
         self.pool = pool
         self.pool_id = pool_id
+        self.position = 0  # in the planner's list of chains, by item id
         self.ranks = {therapist_id: rank for rank, therapist_id in enumerate(therapist_ids)}
         usual = request.usual_therapist_id
         # (rank, therapist id), the usual therapist first
@@ -752,7 +754,13 @@ class _Planner:
         self._by_patient: dict[int, list[_Chain]] = {info.patient_id: [] for info in inp.patients}
         for chain in self._chains.values():
             self._by_patient[chain.request.patient_id].append(chain)
-        self._queue: list[tuple[int, int, int, int]] = []
+        # The queue of open windows (step 3), each as one int that orders like the tuple (window.latest, open
+        # dates, therapists working, item id): ints compare without the calls a tuple's comparison makes.
+        self._in_order = list(self._chains.values())  # by item id
+        for position, chain in enumerate(self._in_order):
+            chain.position = position
+        self._radix_working = 1 + len({t for chain in self._in_order for t in chain.therapist_ids})
+        self._queue: list[int] = []
         # (pool, zone, patient-local date, minutes) with no free start, with the reasons; see _best_on
         self._full: dict[_PoolDay, frozenset[str]] = {}
         self._views: dict[_PoolDay, tuple[tuple[_Free, ...], bool]] = {}  # see _pool_view
@@ -866,7 +874,9 @@ class _Planner:
             window = chain.window
             options = self._open_dates(chain, window)
             working = self._therapists_working(chain, window)
-            heapq.heappush(self._queue, (window.latest, options, working, chain.request.item_id))
+            # latest >= today >= 0, and a window holds at most MAX_PERIOD_DAYS dates (careplans.cadence)
+            key = (window.latest * (MAX_PERIOD_DAYS + 1) + options) * self._radix_working + working
+            heapq.heappush(self._queue, key * len(self._in_order) + chain.position)
 
     def _open_dates(self, chain: _Chain, window: DayWindow) -> int:
         """How many dates of the window the session could take now: no session of the item there and pacing
@@ -907,8 +917,7 @@ class _Planner:
             self._advance(chain)
             self._push(chain)
         while self._queue:
-            item_id = heapq.heappop(self._queue)[3]
-            chain = self._chains[item_id]
+            chain = self._in_order[heapq.heappop(self._queue) % len(self._in_order)]
             assert chain.window is not None  # only chains with an open window are queued
             if self._serve(chain, chain.window):
                 self._advance(chain)
