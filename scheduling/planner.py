@@ -571,27 +571,49 @@ class _Therapist:
             self.booked_minutes[key] = self.booked_minutes.get(key, 0) - (end - start)
 
 
+class _DayCounts:
+    """Session counts by day number (see _Clock) in a list, read in place, where a dict look-up hashes and
+    compares: pacing is checked for every date the planner tries. Counts before day 0 are dropped, which
+    changes no answer: the planner never asks about a date before today, four weeks after day 0, nor about
+    the week of day 0."""
+
+    __slots__ = ("_counts",)
+
+    def __init__(self) -> None:
+        self._counts: list[int] = []
+
+    def get(self, day: int) -> int:
+        counts = self._counts
+        return counts[day] if 0 <= day < len(counts) else 0
+
+    def add(self, day: int, count: int) -> None:
+        if day < 0:
+            return
+        counts = self._counts
+        if day >= len(counts):
+            counts.extend([0] * (day + 1 - len(counts)))
+        counts[day] += count
+
+
 @dataclass
 class _Patient:
     info: PatientInfo
     busy: _Intervals = field(default_factory=_Intervals)
     # Plain dicts, not Counters: the compiled planner reads a dict directly, a subclass only through a call.
     # Keyed by patient-local day number.
-    per_day: dict[int, int] = field(default_factory=dict)
-    per_week: dict[int, int] = field(default_factory=dict)  # keyed by Monday
+    per_day: _DayCounts = field(default_factory=lambda: _DayCounts())
+    per_week: _DayCounts = field(default_factory=lambda: _DayCounts())  # by the day number of the Monday
     # Demanding sessions within the rest days of each date (the date itself included): a demanding session
     # may go on a date only when this is 0. Kept as sessions are added, so the check is one look-up.
-    near_demanding: dict[int, int] = field(default_factory=dict)
+    near_demanding: _DayCounts = field(default_factory=lambda: _DayCounts())
 
     def add_session(self, day: int, demanding: bool, count: int = 1) -> None:
-        self.per_day[day] = self.per_day.get(day, 0) + count
-        monday = monday_of(day)
-        self.per_week[monday] = self.per_week.get(monday, 0) + count
+        self.per_day.add(day, count)
+        self.per_week.add(monday_of(day), count)
         rest = self.info.pacing.min_rest_days_between_demanding
         if demanding and rest > 0:
             for k in range(-rest, rest + 1):
-                near = day + k
-                self.near_demanding[near] = self.near_demanding.get(near, 0) + count
+                self.near_demanding.add(day + k, count)
 
     def remove_session(self, day: int, demanding: bool) -> None:
         self.add_session(day, demanding, -1)
@@ -605,20 +627,20 @@ class _Patient:
         for day in range(first, last + 1):
             if (
                 day not in taken
-                and per_day.get(day, 0) < pacing.max_per_day
-                and per_week.get(monday_of(day), 0) < pacing.max_per_week
-                and not (demanding and near.get(day, 0))
+                and per_day.get(day) < pacing.max_per_day
+                and per_week.get(monday_of(day)) < pacing.max_per_week
+                and not (demanding and near.get(day))
             ):
                 count += 1
         return count
 
     def pacing_problem(self, day: int, demanding: bool) -> str | None:
         pacing = self.info.pacing
-        if self.per_day.get(day, 0) >= pacing.max_per_day:
+        if self.per_day.get(day) >= pacing.max_per_day:
             return _PACING_DAY
-        if self.per_week.get(monday_of(day), 0) >= pacing.max_per_week:
+        if self.per_week.get(monday_of(day)) >= pacing.max_per_week:
             return _PACING_WEEK
-        if demanding and self.near_demanding.get(day, 0):
+        if demanding and self.near_demanding.get(day):
             return _PACING_REST
         return None
 
@@ -1575,9 +1597,9 @@ class _Planner:
                     near = True
             if (
                 same_item
-                or patient.per_day.get(other, 0) + on_day >= pacing.max_per_day
-                or patient.per_week.get(week, 0) + in_week >= pacing.max_per_week
-                or (rest and (patient.near_demanding.get(other, 0) or near))
+                or patient.per_day.get(other) + on_day >= pacing.max_per_day
+                or patient.per_week.get(week) + in_week >= pacing.max_per_week
+                or (rest and (patient.near_demanding.get(other) or near))
             ):
                 continue
             key = (chain.request.item_id, other)
