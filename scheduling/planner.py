@@ -1710,12 +1710,15 @@ class _Planner:
                 else:
                     target = 0
                     picks = _nearest(starts, low, high, bottom, top, busy, minutes)
-                if not picks:
+                if picks[0] < 0:
                     why.add(_PATIENT_BUSY)
                     continue
                 other = int(usual_id is not None and therapist_id != usual_id)
                 rank = chain.ranks[therapist_id]
-                for i in picks:
+                for pick in range(2):  # not over the pair itself, which would box it into a tuple
+                    i = picks[0] if pick == 0 else picks[1]
+                    if i < 0:
+                        break
                     start, location = starts[i], locations[i]
                     gap = abs(start - target) if usual_time is not None else 0
                     outside = max(0, early - start) + max(0, start - late)
@@ -1861,27 +1864,39 @@ def _dates_at(ideal: int, distance: int, window: DayWindow) -> tuple[int, ...]:
 
 def _nearest(
     starts: list[int], low: int, high: int, bottom: int, top: int, busy: list[tuple[int, int]], minutes: int
-) -> list[int]:
+) -> tuple[int, int]:
     """Indices in starts[low:high] that can be nearest to [bottom, top] among the starts of sessions of
-    ``minutes`` that miss every ``busy`` interval.
+    ``minutes`` that miss every ``busy`` interval, -1 standing for none (first -1: none at all). A pair of
+    ints, not a list: compiled, it is returned in registers, and this runs for every therapist tried.
 
     The first such start at or after ``bottom`` wins outright when it is not after ``top``; otherwise the
-    candidates are it and the last such start before ``bottom`` (either may be missing).
+    candidates are the last such start before ``bottom`` and it (either may be missing).
     """
     split = bisect_left(starts, bottom, low, high)
+    after = before = -1
     if not busy:
-        if split < high and starts[split] <= top:
-            return [split]
-        return [i for i in (split - 1, split) if low <= i < high]
+        after = split if split < high else -1
+        before = split - 1 if split - 1 >= low else -1
+    else:
+        for i in range(split, high):
+            if _misses(starts[i], minutes, busy):
+                after = i
+                break
+        if after < 0 or starts[after] > top:
+            for i in range(split - 1, low - 1, -1):
+                if _misses(starts[i], minutes, busy):
+                    before = i
+                    break
+    if after >= 0 and starts[after] <= top:
+        return after, -1
+    return (before, after) if before >= 0 else (after, -1)
 
-    def acceptable(start: int) -> bool:
-        return not any(busy_start < start + minutes and busy_end > start for busy_start, busy_end in busy)
 
-    after = next((i for i in range(split, high) if acceptable(starts[i])), None)
-    if after is not None and starts[after] <= top:
-        return [after]
-    before = next((i for i in range(split - 1, low - 1, -1) if acceptable(starts[i])), None)
-    return [i for i in (before, after) if i is not None]
+def _misses(start: int, minutes: int, busy: list[tuple[int, int]]) -> bool:
+    for busy_start, busy_end in busy:
+        if busy_start < start + minutes and busy_end > start:
+            return False
+    return True
 
 
 def _packable(
