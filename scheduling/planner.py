@@ -537,6 +537,20 @@ def _segment(hours: WeeklyHours, local: date, step: int) -> _Segment:
     return _Segment(hours.location_id, first, last, tuple(grid))
 
 
+class _WorkDay:
+    """One local date of a therapist in one zone: minutes booked, hours segments (None until worked out) and
+    free starts by session length. Found once per date and held by the pool views, so the search reads a
+    therapist's load without a look-up."""
+
+    __slots__ = ("booked", "free", "segments")
+
+    def __init__(self) -> None:
+        self.booked = 0
+        self.segments: tuple[_Segment, ...] | None = None
+        # session length -> (sorted free starts, their lowest location ids), trimmed in place as time is booked
+        self.free: dict[int, tuple[list[int], list[int]]] = {}
+
+
 @dataclass
 class _Therapist:
     therapist_id: int
@@ -544,21 +558,26 @@ class _Therapist:
     hours: dict[tuple[str, int], list[WeeklyHours]]  # (zone, weekday) -> rows
     zones: tuple[str, ...] = ()  # the zones of the therapist's locations, sorted
     busy: _Intervals = field(default_factory=_Intervals)
-    # keyed by (zone, local day number)
-    booked_minutes: dict[tuple[str, int], int] = field(default_factory=dict)
-    segments: dict[tuple[str, int], tuple[_Segment, ...]] = field(default_factory=dict)
-    free: dict[tuple[str, int], dict[int, tuple[list[int], list[int]]]] = field(default_factory=dict)
+    days: dict[tuple[str, int], _WorkDay] = field(default_factory=dict)  # by (zone, local day number)
     version: int = 0  # counts changes to the busy time, so what is derived from it can be cached
+
+    def day(self, zone: str, day: int) -> _WorkDay:
+        found = self.days.get((zone, day))
+        if found is None:
+            found = self.days[zone, day] = _WorkDay()
+        return found
 
     def book(self, start: int, end: int) -> None:
         self.busy.add(start, end)
         self.version += 1
         for zone in self.zones:
-            key = (zone, self._clock.local_day(zone, start))
-            self.booked_minutes[key] = self.booked_minutes.get(key, 0) + end - start
+            self.day(zone, self._clock.local_day(zone, start)).booked += end - start
             # A start in a day's list ends that day, so only the days the booking touches can lose starts.
             for day in self._clock.local_days_over(zone, start, end):
-                for minutes, (starts, locations) in self.free.get((zone, day), {}).items():
+                found = self.days.get((zone, day))
+                if found is None:
+                    continue
+                for minutes, (starts, locations) in found.free.items():
                     low, high = bisect_right(starts, start - minutes), bisect_left(starts, end)
                     del starts[low:high], locations[low:high]
 
@@ -567,8 +586,7 @@ class _Therapist:
         self.busy.remove(start, end)
         self.version += 1
         for zone in self.zones:
-            key = (zone, self._clock.local_day(zone, start))
-            self.booked_minutes[key] = self.booked_minutes.get(key, 0) - (end - start)
+            self.day(zone, self._clock.local_day(zone, start)).booked -= end - start
 
 
 class _DayCounts:
@@ -690,7 +708,7 @@ def _explain(why: set[str], pacing: Pacing) -> str:
 _PoolDay = tuple[int, str, int, int]  # the pool by its number (_Chain.pool_id)
 # One therapist's free starts of one length on one of its local dates: (therapist id, therapist, zone, local
 # date, starts, locations). The lists are the therapist's own cache, trimmed in place as time is booked.
-_Free = tuple[int, "_Therapist", str, int, list[int], list[int]]
+_Free = tuple[int, "_WorkDay", str, int, list[int], list[int]]
 
 
 class _Slot:
@@ -1689,10 +1707,10 @@ class _Planner:
         for usual_pass in (True, False) if usual_id in chain.ranks else (False,):
             if found:
                 break
-            for therapist_id, therapist, zone, local_day, starts, locations in frees:
+            for therapist_id, workday, zone, local_day, starts, locations in frees:
                 if (therapist_id == usual_id) != usual_pass:
                     continue
-                load = therapist.booked_minutes.get((zone, local_day), 0)
+                load = workday.booked
                 if found and b_gap == 0 and b_outside == 0 and load > b_load:
                     continue  # on time and in the patient's hours already, with a less busy therapist
                 here = zone == info.zone  # then local_day is the patient's date and every start falls on it
@@ -1755,11 +1773,12 @@ class _Planner:
                     continue
                 for therapist_zone in therapist.zones:
                     for local_day in self._clock.local_days_over(therapist_zone, day_start, day_end):
+                        workday = therapist.day(therapist_zone, local_day)
                         free = self._free_starts(therapist, therapist_zone, local_day, minutes)
                         if free is None:
                             idle = True
                         else:
-                            frees.append((therapist_id, therapist, therapist_zone, local_day, *free))
+                            frees.append((therapist_id, workday, therapist_zone, local_day, *free))
             view = self._views[key] = (tuple(frees), idle)
         return view
 
@@ -1773,7 +1792,7 @@ class _Planner:
         segments = self._segments(therapist, zone, day)
         if not segments:
             return None
-        by_length = therapist.free.setdefault((zone, day), {})
+        by_length = therapist.day(zone, day).free
         cached = by_length.get(minutes)
         if cached is None:
             cached = by_length[minutes] = self._compute_free(therapist, segments, minutes)
@@ -1821,17 +1840,21 @@ class _Planner:
         views hold the same lists."""
         for zone in therapist.zones:
             for day in self._clock.local_days_over(zone, start, end):
-                for minutes, (starts, locations) in therapist.free.get((zone, day), {}).items():
+                found = therapist.days.get((zone, day))
+                if found is None:
+                    continue
+                for minutes, (starts, locations) in found.free.items():
                     starts[:], locations[:] = self._compute_free(
                         therapist, self._segments(therapist, zone, day), minutes
                     )
 
     def _segments(self, therapist: _Therapist, zone: str, day: int) -> tuple[_Segment, ...]:
-        cached = therapist.segments.get((zone, day))
+        workday = therapist.day(zone, day)
+        cached = workday.segments
         if cached is None:
             local = self._clock.date(day)
             rows = therapist.hours.get((zone, weekday_of(day)), [])
-            cached = therapist.segments[zone, day] = tuple(
+            cached = workday.segments = tuple(
                 _segment(row, local, self._step)
                 for row in rows
                 if self._clock.day(row.effective_from) <= day
