@@ -761,9 +761,6 @@ class _Chain:
         self.pool_id = pool_id
         self.position = 0  # in the planner's list of chains, by item id
         self.ranks = {therapist_id: rank for rank, therapist_id in enumerate(therapist_ids)}
-        usual = request.usual_therapist_id
-        # (rank, therapist id), the usual therapist first
-        self.visit_order = tuple(sorted(enumerate(therapist_ids), key=lambda pair: pair[1] != usual))
 
 
 @dataclass
@@ -1214,7 +1211,9 @@ class _Planner:
         """The qualified therapists' hours segments that can hold a patient-local date, usual therapist
         first, then in order of preference."""
         day_start, day_end = self._clock.day_bounds(chain.patient.info.zone, day)
-        for _, therapist_id in chain.visit_order:
+        usual = chain.request.usual_therapist_id
+        ordered = [usual] if usual in chain.ranks else []
+        for therapist_id in ordered + [other for other in chain.therapist_ids if other != usual]:
             therapist = self._therapists.get(therapist_id)
             if therapist is None:
                 continue
