@@ -373,7 +373,9 @@ class _Clock:
     def __init__(self, now: int) -> None:
         today = _EPOCH_DAY + now // DAY_MINUTES
         self.base = (today - 28) // 7 * 7  # an ordinal divisible by 7 is a Sunday
-        self._offsets: dict[str, dict[int, int]] = {}  # zone -> UTC hour -> UTC offset in seconds
+        # zone -> UTC offset in seconds by UTC hour from day 0's UTC midnight (_UNKNOWN until asked)
+        self._first_hour = (self.base - _EPOCH_DAY) * 24
+        self._offsets: dict[str, list[int]] = {}
         self._wall: dict[tuple[str, int, time], int] = {}
         self._bounds: dict[tuple[str, int], tuple[int, int]] = {}
 
@@ -400,11 +402,15 @@ class _Clock:
         hour with a clock change, by zoneinfo itself."""
         by_hour = self._offsets.get(zone)
         if by_hour is None:
-            by_hour = self._offsets[zone] = {}
-        hour = minutes // 60
-        offset = by_hour.get(hour)
-        if offset is None:
-            offset = by_hour[hour] = _offset_over(zone, hour)
+            by_hour = self._offsets[zone] = []
+        hour = minutes // 60 - self._first_hour
+        offset = by_hour[hour] if 0 <= hour < len(by_hour) else _UNKNOWN
+        if offset == _UNKNOWN:
+            offset = _offset_over(zone, hour + self._first_hour)
+            if hour >= 0:
+                if hour >= len(by_hour):  # grown by weeks at a time
+                    by_hour.extend([_UNKNOWN] * (hour + 1 - len(by_hour) + 7 * 24))
+                by_hour[hour] = offset
         if offset == _CHANGING:
             return self.day(datetime.fromtimestamp(minutes * 60, _zone(zone)).date())
         return (minutes * 60 + offset) // 86_400 + _EPOCH_DAY - self.base
@@ -429,6 +435,7 @@ class _Clock:
 
 _EPOCH_DAY: Final = day_number(date(1970, 1, 1))
 _CHANGING: Final = 1 << 40  # stands for the offset of an hour with a clock change in it
+_UNKNOWN: Final = 1 << 41  # an hour whose offset is not worked out yet
 
 
 def _offset_over(zone: str, hour: int) -> int:
@@ -608,9 +615,9 @@ class _DayCounts:
         if day < 0:
             return
         counts = self._counts
-        if day >= len(counts):
-            counts.extend([0] * (day + 1 - len(counts)))
-        counts[day] += count
+        if day >= len(counts):  # grown by weeks at a time: sessions come mostly in date order
+            counts.extend([0] * (day + 1 - len(counts) + 28))
+        counts[day] = counts[day] + count
 
 
 @dataclass
@@ -1915,7 +1922,8 @@ def _nearest(
 
 
 def _misses(start: int, minutes: int, busy: list[tuple[int, int]]) -> bool:
-    for busy_start, busy_end in busy:
+    # A loop rather than all() over a generator, which compiled code runs as a Python-level iterator.
+    for busy_start, busy_end in busy:  # noqa: SIM110
         if busy_start < start + minutes and busy_end > start:
             return False
     return True
