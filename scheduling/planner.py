@@ -374,7 +374,8 @@ class _Clock:
         today = _EPOCH_DAY + now // DAY_MINUTES
         self.base = (today - 28) // 7 * 7  # an ordinal divisible by 7 is a Sunday
         # zone -> UTC offset in seconds by UTC hour from day 0's UTC midnight (_UNKNOWN until asked)
-        self._first_hour = (self.base - _EPOCH_DAY) * 24
+        self.first_utc_day = self.base - _EPOCH_DAY  # day 0 in UTC days since 1970
+        self._first_hour = self.first_utc_day * 24
         self._offsets: dict[str, list[int]] = {}
         self._wall: dict[tuple[str, int, time], int] = {}
         self._bounds: dict[tuple[str, int], tuple[int, int]] = {}
@@ -451,55 +452,65 @@ def _offset_over(zone: str, hour: int) -> int:
 
 
 class _Intervals:
-    """Intervals [start, end) in UTC minutes, bucketed by UTC day for quick overlap queries."""
+    """Intervals [start, end) in UTC minutes, bucketed by UTC day for quick overlap queries.
 
-    __slots__ = ("_by_day",)
+    The buckets are counted from the plan's day 0 (``origin``, in UTC days since 1970), so their numbers
+    are small ints, which CPython has ready made (see _Clock)."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_by_day", "_origin")
+
+    def __init__(self, origin: int) -> None:
+        self._origin = origin
         self._by_day: dict[int, list[tuple[int, int]]] = {}
 
     def add(self, start: int, end: int) -> None:
-        for bucket in range(start // DAY_MINUTES, (end - 1) // DAY_MINUTES + 1):
+        origin = self._origin
+        for bucket in range(start // DAY_MINUTES - origin, (end - 1) // DAY_MINUTES - origin + 1):
             self._by_day.setdefault(bucket, []).append((start, end))
 
     def remove(self, start: int, end: int) -> None:
-        for bucket in range(start // DAY_MINUTES, (end - 1) // DAY_MINUTES + 1):
+        origin = self._origin
+        for bucket in range(start // DAY_MINUTES - origin, (end - 1) // DAY_MINUTES - origin + 1):
             self._by_day[bucket].remove((start, end))
 
     def overlapping(self, start: int, end: int) -> list[tuple[int, int]]:
+        origin = self._origin
         return [
             (low, high)
-            for bucket in range(start // DAY_MINUTES, (end - 1) // DAY_MINUTES + 1)
+            for bucket in range(start // DAY_MINUTES - origin, (end - 1) // DAY_MINUTES - origin + 1)
             for low, high in self._by_day.get(bucket, ())
             if low < end and high > start
         ]
 
     def clashes(self, start: int, end: int) -> bool:
-        return any(
-            low < end and high > start
-            for bucket in range(start // DAY_MINUTES, (end - 1) // DAY_MINUTES + 1)
-            for low, high in self._by_day.get(bucket, ())
-        )
+        origin = self._origin
+        for bucket in range(start // DAY_MINUTES - origin, (end - 1) // DAY_MINUTES - origin + 1):
+            for low, high in self._by_day.get(bucket, ()):
+                if low < end and high > start:
+                    return True
+        return False
 
 
 class _Closures:
     """Blocked ranges, found by the therapist and location a slot would use."""
 
-    def __init__(self, blocked: tuple[Blocked, ...]) -> None:
+    def __init__(self, blocked: tuple[Blocked, ...], origin: int) -> None:
         self._therapist: dict[int, _Intervals] = {}
         self._therapist_at: dict[tuple[int, int], _Intervals] = {}
         self._location: dict[int, _Intervals] = {}
-        self._clinic = _Intervals()
+        self._clinic = _Intervals(origin)
         for block in blocked:
             start, end = _floor_minutes(block.start), _ceil_minutes(block.end)
             if end <= start:
                 continue
             if block.therapist_id is not None and block.location_id is not None:
-                target = self._therapist_at.setdefault((block.therapist_id, block.location_id), _Intervals())
+                target = self._therapist_at.setdefault(
+                    (block.therapist_id, block.location_id), _Intervals(origin)
+                )
             elif block.therapist_id is not None:
-                target = self._therapist.setdefault(block.therapist_id, _Intervals())
+                target = self._therapist.setdefault(block.therapist_id, _Intervals(origin))
             elif block.location_id is not None:
-                target = self._location.setdefault(block.location_id, _Intervals())
+                target = self._location.setdefault(block.location_id, _Intervals(origin))
             else:
                 target = self._clinic
             target.add(start, end)
@@ -563,8 +574,8 @@ class _Therapist:
     therapist_id: int
     _clock: _Clock
     hours: dict[tuple[str, int], list[WeeklyHours]]  # (zone, weekday) -> rows
+    busy: _Intervals
     zones: tuple[str, ...] = ()  # the zones of the therapist's locations, sorted
-    busy: _Intervals = field(default_factory=_Intervals)
     days: dict[tuple[str, int], _WorkDay] = field(default_factory=dict)  # by (zone, local day number)
     version: int = 0  # counts changes to the busy time, so what is derived from it can be cached
 
@@ -623,9 +634,8 @@ class _DayCounts:
 @dataclass
 class _Patient:
     info: PatientInfo
-    busy: _Intervals = field(default_factory=_Intervals)
-    # Plain dicts, not Counters: the compiled planner reads a dict directly, a subclass only through a call.
-    # Keyed by patient-local day number.
+    busy: _Intervals
+    # By patient-local day number.
     per_day: _DayCounts = field(default_factory=lambda: _DayCounts())
     per_week: _DayCounts = field(default_factory=lambda: _DayCounts())  # by the day number of the Monday
     # Demanding sessions within the rest days of each date (the date itself included): a demanding session
@@ -785,9 +795,11 @@ class _Planner:
         self._now = _ceil_minutes(inp.now)
         self._clock = _Clock(self._now)
         self._step = inp.step_minutes
-        self._closures = _Closures(inp.blocked)
+        self._closures = _Closures(inp.blocked, self._clock.first_utc_day)
         self._therapists = self._index_therapists(inp, self._clock)
-        self._patients = {info.patient_id: _Patient(info) for info in inp.patients}
+        self._patients = {
+            info.patient_id: _Patient(info, _Intervals(self._clock.first_utc_day)) for info in inp.patients
+        }
         self._item_bookings: dict[tuple[int, int], list[Booking]] = {}
         for booking in inp.bookings:
             if booking.item_id is not None:
@@ -834,7 +846,9 @@ class _Planner:
         for row in sorted(inp.hours, key=_hours_order):
             if row.ends <= row.starts:
                 continue
-            therapist = therapists.setdefault(row.therapist_id, _Therapist(row.therapist_id, clock, {}))
+            therapist = therapists.setdefault(
+                row.therapist_id, _Therapist(row.therapist_id, clock, {}, _Intervals(clock.first_utc_day))
+            )
             therapist.hours.setdefault((row.zone, row.weekday), []).append(row)
         for therapist in therapists.values():
             therapist.zones = tuple(sorted({zone for zone, _ in therapist.hours}))
