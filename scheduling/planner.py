@@ -596,7 +596,7 @@ class _Therapist:
                 if found is None:
                     continue
                 for minutes, (starts, locations) in found.free.items():
-                    low, high = bisect_right(starts, start - minutes), bisect_left(starts, end)
+                    low, high = _after(starts, start - minutes), _first_at(starts, end, 0, len(starts))
                     del starts[low:high], locations[low:high]
 
     def unbook(self, start: int, end: int) -> None:
@@ -1661,7 +1661,7 @@ class _Planner:
         frees, idle = self._pool_view(chain, day, full_key)
         for free in frees:
             starts = free[4]
-            if bisect_left(starts, day_start) < bisect_left(starts, day_end):
+            if _first_at(starts, day_start, 0, len(starts)) < _first_at(starts, day_end, 0, len(starts)):
                 return True
         # The reasons _best_on would give: every working therapist is full.
         self._full[full_key] = frozenset({_NO_HOURS} if idle else set()) | ({_NO_FREE} if frees else set())
@@ -1737,7 +1737,8 @@ class _Planner:
                 if here:
                     low, high = 0, len(starts)
                 else:
-                    low, high = bisect_left(starts, day_start), bisect_left(starts, day_end)
+                    low = _first_at(starts, day_start, 0, len(starts))
+                    high = _first_at(starts, day_end, low, len(starts))
                 if low == high:
                     seen.add(_NO_FREE)
                     continue
@@ -1915,7 +1916,7 @@ def _nearest(
     The first such start at or after ``bottom`` wins outright when it is not after ``top``; otherwise the
     candidates are the last such start before ``bottom`` and it (either may be missing).
     """
-    split = bisect_left(starts, bottom, low, high)
+    split = _first_at(starts, bottom, low, high)
     after = before = -1
     if not busy:
         after = split if split < high else -1
@@ -1933,6 +1934,30 @@ def _nearest(
     if after >= 0 and starts[after] <= top:
         return after, -1
     return (before, after) if before >= 0 else (after, -1)
+
+
+def _first_at(starts: list[int], value: int, low: int, high: int) -> int:
+    """``bisect_left(starts, value, low, high)``, compiled with the planner: the list's ints are compared
+    unboxed, where calling bisect costs a Python call and an object comparison per step."""
+    while low < high:
+        middle = (low + high) // 2
+        if starts[middle] < value:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def _after(starts: list[int], value: int) -> int:
+    """``bisect_right(starts, value)``, as _first_at."""
+    low, high = 0, len(starts)
+    while low < high:
+        middle = (low + high) // 2
+        if value < starts[middle]:
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def _misses(start: int, minutes: int, busy: list[tuple[int, int]]) -> bool:
