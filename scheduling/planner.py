@@ -828,6 +828,7 @@ class _Planner:
         self._working: dict[tuple[int, int, int], int] = {}  # see _therapists_working
         self._proposals: list[Proposal] = []
         self._windows: list[DayWindow] = []  # per proposal: its window on day numbers
+        self._starts: list[int] = []  # per proposal: its start in UTC minutes
         self._misses: list[Miss] = []
         self._windows_total = 0
         self._windows_met = 0
@@ -905,7 +906,7 @@ class _Planner:
         """Move the chain to its next window that still needs a session, or to None past the horizon."""
         req = chain.request
         while True:
-            cursor = max(chain.today, max(chain.sessions)) if chain.sessions else chain.today
+            cursor = _latest(chain.sessions, chain.today)
             # Bookings only cover a window, never move it, and the planner checks them itself (below).
             state = next_due_days(
                 req.rule, phase_start=chain.phase_start, completed=chain.sessions, booked=(), today=cursor
@@ -982,11 +983,18 @@ class _Planner:
                 self._push(chain)
         misses = self._repair()
         return PlanResult(
-            proposals=tuple(sorted(self._proposals, key=lambda p: (p.start, p.therapist_id, p.item_id))),
+            proposals=tuple(
+                self._proposals[k] for k in sorted(range(len(self._proposals)), key=self._order_key)
+            ),
             misses=tuple(sorted(misses, key=lambda m: (m.window.latest, m.item_id))),
             windows_total=self._windows_total,
             windows_met=self._windows_met,
         )
+
+    def _order_key(self, index: int) -> tuple[int, int, int]:
+        """Proposals are returned by start, therapist and item: compared as ints, not datetimes."""
+        proposal = self._proposals[index]
+        return (self._starts[index], proposal.therapist_id, proposal.item_id)
 
     def _serve(self, chain: _Chain, window: DayWindow) -> bool:
         """Place a session for the window or record a Miss. False when the chain cannot go on."""
@@ -1020,6 +1028,7 @@ class _Planner:
         self._commit(chain, slot)
         self._proposal_at[slot.therapist_id, slot.start, slot.end] = len(self._proposals)
         self._proposals.append(self._proposal(chain, slot, window))
+        self._starts.append(slot.start)
         self._windows.append(window)
         # Any date of a count rule's period keeps the period's count, which is all its chain depends on; an
         # interval rule's next window follows from this date, and an overdue window is not a period.
@@ -1227,6 +1236,7 @@ class _Planner:
         self._proposals[index] = old.moved(
             slot.therapist_id, slot.location_id, _utc(slot.start), _utc(slot.end)
         )
+        self._starts[index] = slot.start
 
     def _segments_on(self, chain: _Chain, day: int) -> Iterator[tuple[_Therapist, _Segment]]:
         """The qualified therapists' hours segments that can hold a patient-local date, usual therapist
@@ -1491,6 +1501,7 @@ class _Planner:
             patient.busy.add(new_start, new_end)
             self._proposal_at[old.therapist_id, new_start, new_end] = index
             self._proposals[index] = old.moved(old.therapist_id, location_id, _utc(new_start), _utc(new_end))
+            self._starts[index] = new_start
 
     def _commit(self, chain: _Chain, slot: _Slot) -> None:
         self._changes += 1
@@ -1590,7 +1601,7 @@ class _Planner:
                 phase_start=chain.phase_start,
                 completed=sessions,
                 booked=(),
-                today=max(chain.today, max(sessions)),
+                today=_latest(sessions, chain.today),
             )
             following = _as_planned(state.window, chain.today)
             if following.latest != window.latest or following.earliest > window.latest:
@@ -1934,6 +1945,15 @@ def _nearest(
     if after >= 0 and starts[after] <= top:
         return after, -1
     return (before, after) if before >= 0 else (after, -1)
+
+
+def _latest(days: set[int], floor: int) -> int:
+    """The latest of the days and ``floor``: a loop, where max() would be a Python call over the set."""
+    latest = floor
+    for day in days:
+        if day > latest:
+            latest = day
+    return latest
 
 
 def _first_at(starts: list[int], value: int, low: int, high: int) -> int:
