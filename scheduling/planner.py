@@ -1719,11 +1719,11 @@ class _Planner:
         bottom, top = (early, late) if early <= late else (late, early)
         # The patient's own sessions that a start on this date could touch (usually none).
         busy = patient.busy.overlapping(day_start, day_end + minutes)
-        fixed = (
-            abs(day - ideal),
-            int(bool(info.preferred_weekdays) and weekday_of(day) not in info.preferred_weekdays),
-        )
+        distance = abs(day - ideal)
+        off_day = int(bool(info.preferred_weekdays) and weekday_of(day) not in info.preferred_weekdays)
         usual_id, usual_time = req.usual_therapist_id, req.usual_local_time
+        # The usual therapist as a plain int (compared unboxed in the loop below), with a flag for none.
+        has_usual, usual = (True, usual_id) if usual_id is not None else (False, 0)
         # The usual start time on this date, for therapists in the patient's zone (nearly always all of them).
         usual_here = self._clock.wall_minutes(info.zone, day, usual_time) if usual_time is not None else 0
         seen: set[str] = (
@@ -1739,7 +1739,7 @@ class _Planner:
             if found:
                 break
             for therapist_id, workday, zone, local_day, starts, locations in frees:
-                if (therapist_id == usual_id) != usual_pass:
+                if (has_usual and therapist_id == usual) != usual_pass:
                     continue
                 load = workday.booked
                 if found and b_gap == 0 and b_outside == 0 and load > b_load:
@@ -1763,7 +1763,7 @@ class _Planner:
                 if picks[0] < 0:
                     why.add(_PATIENT_BUSY)
                     continue
-                other = int(usual_id is not None and therapist_id != usual_id)
+                other = int(has_usual and therapist_id != usual)
                 rank = chain.ranks[therapist_id]
                 for pick in range(2):  # not over the pair itself, which would box it into a tuple
                     i = picks[0] if pick == 0 else picks[1]
@@ -1785,7 +1785,7 @@ class _Planner:
             self._full[full_key] = frozenset(seen)
         if not found:
             return None
-        key = (fixed[0], b_other, b_gap, fixed[1], b_outside, b_load, b_start, b_rank, b_id, b_location)
+        key = (distance, b_other, b_gap, off_day, b_outside, b_load, b_start, b_rank, b_id, b_location)
         return _Slot(key, day, b_id, b_location, b_start, b_start + minutes)
 
     def _pool_view(self, chain: _Chain, day: int, key: _PoolDay) -> tuple[tuple[_Free, ...], bool]:
