@@ -527,14 +527,20 @@ class _Closures:
         return found
 
 
-@dataclass(frozen=True)
 class _Segment:
-    """One hours row on one local date: its UTC bounds and its grid of possible starts."""
+    """One hours row of one therapist on one local date: its UTC bounds and its grid of possible starts,
+    and what the repair pass found in it (see _Planner._obstacles), kept with it: as a dictionary key, a
+    segment would be hashed, grid and all, on every look-up."""
 
-    location_id: int
-    start: int
-    end: int
-    grid: tuple[int, ...]
+    __slots__ = ("end", "grid", "location_id", "obstacles", "start")
+
+    def __init__(self, location_id: int, start: int, end: int, grid: tuple[int, ...]) -> None:
+        self.location_id = location_id
+        self.start = start
+        self.end = end
+        self.grid = grid
+        # (therapist version, obstacles, rooms), or None before the repair pass looks
+        self.obstacles: tuple[int, list[tuple[int, int, int]], tuple[int, int, int]] | None = None
 
 
 def _segment(hours: WeeklyHours, local: date, step: int) -> _Segment:
@@ -820,11 +826,6 @@ class _Planner:
         # (pool, zone, patient-local date, minutes) with no free start, with the reasons; see _best_on
         self._full: dict[_PoolDay, frozenset[str]] = {}
         self._views: dict[_PoolDay, tuple[tuple[_Free, ...], bool]] = {}  # see _pool_view
-        # (therapist, segment) -> (therapist version, obstacles, rooms); see _obstacles. The whole segment:
-        # two hours rows may share a start and differ in their end or grid.
-        self._segment_obstacles: dict[
-            tuple[int, _Segment], tuple[int, list[tuple[int, int, int]], tuple[int, int, int]]
-        ] = {}
         self._working: dict[tuple[int, int, int], int] = {}  # see _therapists_working
         self._proposals: list[Proposal] = []
         self._windows: list[DayWindow] = []  # per proposal: its window on day numbers
@@ -1330,8 +1331,7 @@ class _Planner:
 
         The run of free time around obstacle k is [end of all before it, start of the one after].
         """
-        key = (therapist.therapist_id, segment)
-        cached = self._segment_obstacles.get(key)
+        cached = segment.obstacles
         if cached is not None and cached[0] == therapist.version:
             return cached[1], cached[2]
         closed = self._closures.overlapping(
@@ -1363,7 +1363,7 @@ class _Planner:
             default=0,
         )
         rooms = (shift, pack, move)
-        self._segment_obstacles[key] = (therapist.version, obstacles, rooms)
+        segment.obstacles = (therapist.version, obstacles, rooms)
         return obstacles, rooms
 
     def _pack_for(self, chain: _Chain, day: int, therapist: _Therapist, segment: _Segment) -> _Slot | None:
