@@ -734,13 +734,19 @@ _PoolDay = tuple[int, str, int, int]  # the pool by its number (_Chain.pool_id)
 _Free = tuple[int, "_WorkDay", str, int, list[int], list[int]]
 
 
+# A slot's score, terms 1-6 of "Score" in the module docstring as ten ints (smaller is better): compiled, a
+# fixed-length tuple of ints is stored unboxed, and _below compares two without building any object.
+_Score = tuple[int, int, int, int, int, int, int, int, int, int]
+_UNSCORED: Final[_Score] = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)  # a slot the repair pass makes room for
+
+
 class _Slot:
     # A plain class rather than a frozen dataclass: built for every date searched, and a compiled frozen
     # dataclass takes fifteen times as long to build.
     __slots__ = ("day", "end", "key", "location_id", "start", "therapist_id")
 
     def __init__(
-        self, key: tuple[int, ...], day: int, therapist_id: int, location_id: int, start: int, end: int
+        self, key: _Score, day: int, therapist_id: int, location_id: int, start: int, end: int
     ) -> None:
         self.key = key
         self.day = day  # patient-local
@@ -1163,7 +1169,7 @@ class _Planner:
                     continue
             self._relocate(other, index, elsewhere)
             room = min(rooms, key=self._room_order(chain, day))
-            return _Slot((), day, therapist.therapist_id, segment.location_id, room, room + minutes)
+            return _Slot(_UNSCORED, day, therapist.therapist_id, segment.location_id, room, room + minutes)
         return None
 
     def _room_order(self, chain: _Chain, day: int) -> Callable[[int], tuple[int, int, int]]:
@@ -1205,15 +1211,13 @@ class _Planner:
             ideal = min(max(window.ideal, window.earliest), window.latest)
             reach = max(ideal - window.earliest, window.latest - ideal)
             for distance in range(reach + 1):
-                slots = [
-                    slot
-                    for day in _dates_at(ideal, distance, window)
-                    if day != old_day
-                    for slot in [self._best_on(chain, day, ideal, set())]
-                    if slot is not None
-                ]
-                if slots:
-                    return min(slots, key=_slot_key)
+                best: _Slot | None = None
+                for day in _dates_at(ideal, distance, window):
+                    slot = self._best_on(chain, day, ideal, set()) if day != old_day else None
+                    if slot is not None and (best is None or _below(slot.key, best.key)):
+                        best = slot
+                if best is not None:
+                    return best
             return None
         finally:
             patient.add_session(old_day, demanding)
@@ -1318,7 +1322,9 @@ class _Planner:
                 )
                 if moved is not None:
                     self._shift(index, moved[1], segment.location_id)
-                    return _Slot((), day, therapist.therapist_id, segment.location_id, room, room + minutes)
+                    return _Slot(
+                        _UNSCORED, day, therapist.therapist_id, segment.location_id, room, room + minutes
+                    )
         return None
 
     def _obstacles(
@@ -1454,7 +1460,7 @@ class _Planner:
         if not moves:
             return None  # nothing moved: the search would have found this slot already
         self._move(moves, segment.location_id)
-        return _Slot((), day, therapist.therapist_id, segment.location_id, room, room + minutes)
+        return _Slot(_UNSCORED, day, therapist.therapist_id, segment.location_id, room, room + minutes)
 
     def _fits_moved(self, entry: tuple[int, int, int]) -> Callable[[int], bool]:
         """Whether the proposal of an obstacle entry could start at a time instead: the same patient-local
@@ -1541,7 +1547,8 @@ class _Planner:
         needs: dict[int, int] = {}
         # The best slot, by (tier, score), of the dates that leave too little room: tier 1 when only another
         # item of the patient loses room for its open window, tier 2 when this item's own period does.
-        fallback: tuple[int, _Slot] | None = None
+        fallback: _Slot | None = None
+        fallback_tier = 0
         for distance in range(reach + 1):
             best: _Slot | None = None
             for day in _dates_at(ideal, distance, window):
@@ -1556,14 +1563,18 @@ class _Planner:
                 elif any(not self._sibling_fits(chain, day, other, needs, workable) for other in siblings):
                     tier = 1
                 if tier:
-                    if fallback is None or (tier, slot.key) < (fallback[0], fallback[1].key):
-                        fallback = (tier, slot)
+                    if (
+                        fallback is None
+                        or tier < fallback_tier
+                        or (tier == fallback_tier and _below(slot.key, fallback.key))
+                    ):
+                        fallback, fallback_tier = slot, tier
                     continue
-                if best is None or slot.key < best.key:
+                if best is None or _below(slot.key, best.key):
                     best = slot
             if best is not None:
                 return best, why
-        return (fallback[1] if fallback is not None else None), why
+        return fallback, why
 
     def _sibling_fits(
         self,
@@ -1772,9 +1783,20 @@ class _Planner:
                     start, location = starts[i], locations[i]
                     gap = abs(start - target) if usual_time is not None else 0
                     outside = max(0, early - start) + max(0, start - late)
-                    if found and not _scores_lower(
-                        (other, gap, outside, load, start, rank, therapist_id, location),
-                        (b_other, b_gap, b_outside, b_load, b_start, b_rank, b_id, b_location),
+                    if found and not _below(
+                        (distance, other, gap, off_day, outside, load, start, rank, therapist_id, location),
+                        (
+                            distance,
+                            b_other,
+                            b_gap,
+                            off_day,
+                            b_outside,
+                            b_load,
+                            b_start,
+                            b_rank,
+                            b_id,
+                            b_location,
+                        ),
                     ):
                         continue
                     found = True
@@ -2022,12 +2044,9 @@ def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _scores_lower(
-    new: tuple[int, int, int, int, int, int, int, int], old: tuple[int, int, int, int, int, int, int, int]
-) -> bool:
-    """``new < old`` for the score terms of two slots on one date. Compiled, a fixed-length tuple of ints is a
-    C struct read at fixed places, so this builds no objects, where comparing two tuple objects would (and so
-    would a loop over the places)."""
+def _below(new: _Score, old: _Score) -> bool:
+    """``new < old``, read at fixed places: compiled, that builds no objects, where comparing two tuple
+    objects would (and so would a loop over the places)."""
     if new[0] != old[0]:
         return new[0] < old[0]
     if new[1] != old[1]:
@@ -2042,11 +2061,11 @@ def _scores_lower(
         return new[5] < old[5]
     if new[6] != old[6]:
         return new[6] < old[6]
-    return new[7] < old[7]
-
-
-def _slot_key(slot: _Slot) -> tuple[int, ...]:
-    return slot.key
+    if new[7] != old[7]:
+        return new[7] < old[7]
+    if new[8] != old[8]:
+        return new[8] < old[8]
+    return new[9] < old[9]
 
 
 def _item_id(req: ItemRequest) -> int:
