@@ -2023,7 +2023,13 @@ def _packable(
     ]
     if not movable:
         return
-    fixed = _merged([(low, high) for low, high, index in obstacles if (low, high, index) not in movable])
+    fixed = _merged(
+        [
+            (low, high)
+            for low, high, index in obstacles
+            if not (index >= 0 and low >= low_bound and high <= end)
+        ]
+    )
     for first, last in zip(
         [low_bound] + [high for _, high in fixed], [low for low, _ in fixed] + [end], strict=True
     ):
