@@ -5,11 +5,19 @@ values out, and the same input always gives the same output, whatever the order 
 
 Compiled
     ``make`` compiles this module and ``careplans.cadence`` with mypyc (``clinic/native.py``); the source is
-    the same either way and the tests run on both. Written for the compiled form: what is built by the
-    ten thousand (proposals, windows, slots) is a plain class, counts are plain dicts, constants are
-    ``Final``, time conversions are remembered in bounded dicts, and the cyclic collector is paused while a
-    plan runs. Each of these measured faster; a frozen dataclass, for one, takes fifteen times as long to
-    build as a plain class when compiled.
+    the same either way and the tests run on both. Written for the compiled form, where an int, a bool or a
+    fixed-length tuple of ints in a local or an attribute is a machine value, but every object built or
+    looked up by key costs calls and memory:
+    * dates are small day numbers counted from a Sunday shortly before now (``_Clock``), so a date is an
+      int, and as a key one of the ints CPython has ready made;
+    * what is built by the ten thousand (windows, slots, proposals) is a plain class, not a dataclass
+      (fifteen times as quick to build); a slot's score is ten unboxed ints compared in place (``_below``);
+    * a therapist's date is one object (``_WorkDay``) that the search holds instead of looking it up,
+      pacing counts are lists indexed by day, the queue holds one int per window, and free starts are
+      bisected by a compiled loop;
+    * hot loops are plain loops rather than generators, constants are ``Final``, and the cyclic collector
+      is paused while a plan runs.
+    Each of these measured as fewer instructions (callgrind) with the same plan.
 
 What it does
     For every care-plan item it walks the item's cadence windows (``careplans.cadence.next_due``) from today
@@ -320,9 +328,9 @@ def plan(inp: PlanningInput) -> PlanResult:
 # --- time ---------------------------------------------------------------------------------------------------
 
 
-# The time helpers below remember their answers in plain dicts, emptied when they grow past a limit: the same
-# few thousand dates and grid minutes come up again and again, and compiled, a dict look-up costs a fraction of
-# both the conversion and of an lru_cache call.
+# Zones and UTC datetimes are remembered across plans in plain dicts, emptied when they grow past a limit:
+# compiled, a dict look-up costs a fraction of both the conversion and of an lru_cache call. What depends on
+# a plan's day numbers is remembered by its _Clock.
 _CACHE_LIMIT: Final = 1 << 16
 _ZONES: Final[dict[str, ZoneInfo]] = {}
 _UTC_TIMES: Final[dict[int, datetime]] = {}
@@ -373,9 +381,9 @@ class _Clock:
     def __init__(self, now: int) -> None:
         today = _EPOCH_DAY + now // DAY_MINUTES
         self.base = (today - 28) // 7 * 7  # an ordinal divisible by 7 is a Sunday
-        # zone -> UTC offset in seconds by UTC hour from day 0's UTC midnight (_UNKNOWN until asked)
         self.first_utc_day = self.base - _EPOCH_DAY  # day 0 in UTC days since 1970
         self._first_hour = self.first_utc_day * 24
+        # zone -> UTC offset in seconds by UTC hour from day 0's UTC midnight (_UNKNOWN until asked)
         self._offsets: dict[str, list[int]] = {}
         self._wall: dict[tuple[str, int, time], int] = {}
         self._bounds: dict[tuple[str, int], tuple[int, int]] = {}
@@ -642,11 +650,11 @@ class _Patient:
     info: PatientInfo
     busy: _Intervals
     # By patient-local day number.
-    per_day: _DayCounts = field(default_factory=lambda: _DayCounts())
-    per_week: _DayCounts = field(default_factory=lambda: _DayCounts())  # by the day number of the Monday
+    per_day: _DayCounts = field(default_factory=_DayCounts)
+    per_week: _DayCounts = field(default_factory=_DayCounts)  # by the day number of the Monday
     # Demanding sessions within the rest days of each date (the date itself included): a demanding session
     # may go on a date only when this is 0. Kept as sessions are added, so the check is one look-up.
-    near_demanding: _DayCounts = field(default_factory=lambda: _DayCounts())
+    near_demanding: _DayCounts = field(default_factory=_DayCounts)
 
     def add_session(self, day: int, demanding: bool, count: int = 1) -> None:
         self.per_day.add(day, count)
