@@ -736,7 +736,6 @@ def _explain(why: set[str], pacing: Pacing) -> str:
 
 
 # (pool, patient zone, patient-local date, minutes): the free starts one session could take on one date.
-_PoolDay = tuple[int, str, int, int]  # the pool by its number (_Chain.pool_id)
 # One therapist's free starts of one length on one of its local dates: (therapist id, therapist, zone, local
 # date, starts, locations). The lists are the therapist's own cache, trimmed in place as time is booked.
 _Free = tuple[int, "_WorkDay", str, int, list[int], list[int]]
@@ -746,6 +745,19 @@ _Free = tuple[int, "_WorkDay", str, int, list[int], list[int]]
 # fixed-length tuple of ints is stored unboxed, and _below compares two without building any object.
 _Score = tuple[int, int, int, int, int, int, int, int, int, int]
 _UNSCORED: Final[_Score] = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)  # a slot the repair pass makes room for
+
+
+class _Supply:
+    """What one pool of therapists offers sessions of one length, by patient-local day number in one zone.
+    Shared by every chain with that pool, zone and length, which holds it: a look-up by day is then a small
+    int key instead of a tuple built and hashed for every date tried."""
+
+    __slots__ = ("full", "unrepairable", "views")
+
+    def __init__(self) -> None:
+        self.views: dict[int, tuple[tuple[_Free, ...], bool]] = {}  # see _Planner._pool_view
+        self.full: dict[int, frozenset[str]] = {}  # dates with no free start at all, with the reasons
+        self.unrepairable: dict[int, int] = {}  # date -> _changes when no repair worked there (_make_room)
 
 
 class _Slot:
@@ -780,6 +792,7 @@ class _Chain:
         sessions: set[int],
         pool: tuple[int, ...],
         pool_id: int,
+        supply: _Supply,
     ) -> None:
         self.request = request
         self.phase_start = phase_start
@@ -796,6 +809,7 @@ class _Chain:
         # their order of preference, for the caches of free starts; and its number, for the caches' keys.
         self.pool = pool
         self.pool_id = pool_id
+        self.supply = supply  # shared by the chains with the same pool, zone and length
         self.position = 0  # in the planner's list of chains, by item id
         self.ranks = {therapist_id: rank for rank, therapist_id in enumerate(therapist_ids)}
 
@@ -826,6 +840,7 @@ class _Planner:
                 self._item_bookings.setdefault((booking.patient_id, booking.item_id), []).append(booking)
         self._index_bookings(inp)
         self._pool_ids: dict[tuple[int, ...], int] = {}
+        self._supplies: dict[tuple[int, str, int], _Supply] = {}  # by (pool id, patient zone, minutes)
         self._chains = {req.item_id: self._start_chain(req) for req in sorted(inp.requests, key=_item_id)}
         self._by_patient: dict[int, list[_Chain]] = {info.patient_id: [] for info in inp.patients}
         for chain in self._chains.values():
@@ -837,9 +852,6 @@ class _Planner:
             chain.position = position
         self._radix_working = 1 + len({t for chain in self._in_order for t in chain.therapist_ids})
         self._queue: list[int] = []
-        # (pool, zone, patient-local date, minutes) with no free start, with the reasons; see _best_on
-        self._full: dict[_PoolDay, frozenset[str]] = {}
-        self._views: dict[_PoolDay, tuple[tuple[_Free, ...], bool]] = {}  # see _pool_view
         self._working: dict[tuple[int, int, int], int] = {}  # see _therapists_working
         self._proposals: list[Proposal] = []
         self._windows: list[DayWindow] = []  # per proposal: its window on day numbers
@@ -851,7 +863,6 @@ class _Planner:
         self._period_bound: list[bool] = []  # per proposal: may move to any date of its window (see _place)
         self._changes = 0  # counts proposals placed or moved, so a repair's failures can be remembered
         self._stuck: dict[int, int] = {}  # proposal index -> _changes when it found no other date
-        self._unrepairable: dict[_PoolDay, int] = {}  # -> _changes when no repair worked there (_make_room)
         self._proposal_at: dict[tuple[int, int, int], int] = {}  # (therapist, start, end) -> proposal index
 
     # step 2: indexes
@@ -904,6 +915,10 @@ class _Planner:
             for booking in self._item_bookings.get((req.patient_id, req.item_id), [])
         }
         pool = tuple(sorted(set(req.therapist_ids)))
+        pool_id = self._pool_ids.setdefault(pool, len(self._pool_ids))
+        supply = self._supplies.get((pool_id, zone, req.minutes))
+        if supply is None:
+            supply = self._supplies[pool_id, zone, req.minutes] = _Supply()
         return _Chain(
             request=req,
             patient=patient,
@@ -914,7 +929,8 @@ class _Planner:
             booked=tuple(sorted(day for day in booked if day >= today)),
             sessions={self._clock.day(held) for held in req.held},
             pool=pool,
-            pool_id=self._pool_ids.setdefault(pool, len(self._pool_ids)),
+            pool_id=pool_id,
+            supply=supply,
         )
 
     def _advance(self, chain: _Chain) -> None:
@@ -1108,8 +1124,7 @@ class _Planner:
             # every patient of the pool, zone and length: a failure holds until something is placed or moved.
             day_start, day_end = self._clock.day_bounds(patient.info.zone, day)
             alone = not patient.busy.overlapping(day_start, day_end + req.minutes)
-            pool_day = (chain.pool_id, patient.info.zone, day, req.minutes)
-            if alone and self._unrepairable.get(pool_day) == self._changes:
+            if alone and chain.supply.unrepairable.get(day) == self._changes:
                 continue
             segments = [
                 (therapist, segment, self._obstacles(therapist, segment)[1])
@@ -1127,7 +1142,7 @@ class _Planner:
                         self._place(chain, slot, window, missed.overdue)
                         return True
             if alone:
-                self._unrepairable[pool_day] = self._changes
+                chain.supply.unrepairable[day] = self._changes
         return False
 
     def _move_across_for(
@@ -1243,7 +1258,7 @@ class _Planner:
         patient.remove_session(old_day, chain.request.demanding)
         chain.sessions.discard(old_day)
         del self._proposal_at[old.therapist_id, start, end]
-        self._full.clear()  # the old time is free again
+        self._forget_full()
         self._commit(chain, slot)
         self._proposal_at[slot.therapist_id, slot.start, slot.end] = index
         self._proposals[index] = old.moved(
@@ -1506,7 +1521,7 @@ class _Planner:
             self._refresh_free(therapist, start, end)
             patient.busy.remove(start, end)
             del self._proposal_at[old.therapist_id, start, end]
-        self._full.clear()  # the old time is free again
+        self._forget_full()
         self._changes += 1
         for (index, new_start), old in zip(moves, olds, strict=True):
             patient, therapist = self._chains[old.item_id].patient, self._therapists[old.therapist_id]
@@ -1516,6 +1531,11 @@ class _Planner:
             self._proposal_at[old.therapist_id, new_start, new_end] = index
             self._proposals[index] = old.moved(old.therapist_id, location_id, _utc(new_start), _utc(new_end))
             self._starts[index] = new_start
+
+    def _forget_full(self) -> None:
+        """Time was freed: a date known to have no free start may have one now."""
+        for supply in self._supplies.values():
+            supply.full.clear()
 
     def _commit(self, chain: _Chain, slot: _Slot) -> None:
         self._changes += 1
@@ -1684,17 +1704,16 @@ class _Planner:
     def _has_free_start(self, chain: _Chain, day: int) -> bool:
         """Whether any qualified therapist has a free start of the item's length on a patient-local date."""
         zone = chain.patient.info.zone
-        full_key = (chain.pool_id, zone, day, chain.request.minutes)
-        if full_key in self._full:
+        if day in chain.supply.full:
             return False
         day_start, day_end = self._clock.day_bounds(zone, day)
-        frees, idle = self._pool_view(chain, day, full_key)
+        frees, idle = self._pool_view(chain, day)
         for free in frees:
             starts = free[4]
             if _first_at(starts, day_start, 0, len(starts)) < _first_at(starts, day_end, 0, len(starts)):
                 return True
         # The reasons _best_on would give: every working therapist is full.
-        self._full[full_key] = frozenset({_NO_HOURS} if idle else set()) | ({_NO_FREE} if frees else set())
+        chain.supply.full[day] = frozenset({_NO_HOURS} if idle else set()) | ({_NO_FREE} if frees else set())
         return False
 
     def _alternatives(self, chain: _Chain, window: DayWindow) -> list[_Slot]:
@@ -1719,12 +1738,11 @@ class _Planner:
             why.add(problem)
             return None
         info = patient.info
-        full_key = (chain.pool_id, info.zone, day, req.minutes)
-        known_full = self._full.get(full_key)
+        known_full = chain.supply.full.get(day)
         if known_full is not None:
             why |= known_full
             return None
-        frees, idle = self._pool_view(chain, day, full_key)
+        frees, idle = self._pool_view(chain, day)
         minutes = req.minutes
         day_start, day_end = self._clock.day_bounds(info.zone, day)
         early = (
@@ -1812,18 +1830,18 @@ class _Planner:
                     b_rank, b_id, b_location = rank, therapist_id, location
         why |= seen
         if not some_free:  # no qualified therapist has a free start that day: no need to look again
-            self._full[full_key] = frozenset(seen)
+            chain.supply.full[day] = frozenset(seen)
         if not found:
             return None
         key = (distance, b_other, b_gap, off_day, b_outside, b_load, b_start, b_rank, b_id, b_location)
         return _Slot(key, day, b_id, b_location, b_start, b_start + minutes)
 
-    def _pool_view(self, chain: _Chain, day: int, key: _PoolDay) -> tuple[tuple[_Free, ...], bool]:
+    def _pool_view(self, chain: _Chain, day: int) -> tuple[tuple[_Free, ...], bool]:
         """The qualified therapists' free starts that can fall on a patient-local date, and whether one of
         them does not work on one of the local dates involved. Built once per pool, zone, date and length
-        (``key``): the lists are the therapists' own, kept current as time is booked."""
+        (``chain.supply``): the lists are the therapists' own, kept current as time is booked."""
         zone, minutes = chain.patient.info.zone, chain.request.minutes
-        view = self._views.get(key)
+        view = chain.supply.views.get(day)
         if view is None:
             day_start, day_end = self._clock.day_bounds(zone, day)
             frees: list[_Free] = []
@@ -1841,7 +1859,7 @@ class _Planner:
                             idle = True
                         else:
                             frees.append((therapist_id, workday, therapist_zone, local_day, *free))
-            view = self._views[key] = (tuple(frees), idle)
+            view = chain.supply.views[day] = (tuple(frees), idle)
         return view
 
     def _free_starts(
