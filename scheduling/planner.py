@@ -1763,9 +1763,7 @@ class _Planner:
         has_usual, usual = (True, usual_id) if usual_id is not None else (False, 0)
         # The usual start time on this date, for therapists in the patient's zone (nearly always all of them).
         usual_here = self._clock.wall_minutes(info.zone, day, usual_time) if usual_time is not None else 0
-        seen: set[str] = (
-            {_NO_HOURS} if idle else set()
-        )  # what ruled out the therapists' time, whoever the patient
+        no_free = False  # a working therapist had no free start that day (idle: one did not work)
         some_free = False
         # The best slot so far, by the score's terms that differ within one date (see the module docstring):
         # kept as unboxed ints, because building a tuple per candidate was a tenth of the search.
@@ -1788,7 +1786,7 @@ class _Planner:
                     low = _first_at(starts, day_start, 0, len(starts))
                     high = _first_at(starts, day_end, low, len(starts))
                 if low == high:
-                    seen.add(_NO_FREE)
+                    no_free = True
                     continue
                 some_free = True
                 if usual_time is not None:
@@ -1828,9 +1826,15 @@ class _Planner:
                     found = True
                     b_other, b_gap, b_outside, b_load, b_start = other, gap, outside, load, start
                     b_rank, b_id, b_location = rank, therapist_id, location
-        why |= seen
+        # What ruled out the therapists' time, whoever the patient.
+        if idle:
+            why.add(_NO_HOURS)
+        if no_free:
+            why.add(_NO_FREE)
         if not some_free:  # no qualified therapist has a free start that day: no need to look again
-            chain.supply.full[day] = frozenset(seen)
+            chain.supply.full[day] = frozenset(
+                ([_NO_HOURS] if idle else []) + ([_NO_FREE] if no_free else [])
+            )
         if not found:
             return None
         key = (distance, b_other, b_gap, off_day, b_outside, b_load, b_start, b_rank, b_id, b_location)
