@@ -386,13 +386,17 @@ class _Clock:
         # zone -> UTC offset in seconds by UTC hour from day 0's UTC midnight (_UNKNOWN until asked)
         self._offsets: dict[str, list[int]] = {}
         self._wall: dict[tuple[str, int, time], int] = {}
+        self._dates: dict[int, date] = {}
         self._bounds: dict[tuple[str, int], tuple[int, int]] = {}
 
     def day(self, value: date) -> int:
         return day_number(value) - self.base
 
     def date(self, day: int) -> date:
-        return date_of(day + self.base)
+        found = self._dates.get(day)
+        if found is None:
+            found = self._dates[day] = date_of(day + self.base)
+        return found
 
     def window_dates(self, window: DayWindow) -> DueWindow:
         return DueWindow(self.date(window.earliest), self.date(window.ideal), self.date(window.latest))
@@ -473,8 +477,13 @@ class _Intervals:
 
     def add(self, start: int, end: int) -> None:
         origin = self._origin
+        interval = (start, end)
         for bucket in range(start // DAY_MINUTES - origin, (end - 1) // DAY_MINUTES - origin + 1):
-            self._by_day.setdefault(bucket, []).append((start, end))
+            found = self._by_day.get(bucket)
+            if found is None:  # not setdefault(bucket, []), which builds a list every time
+                self._by_day[bucket] = [interval]
+            else:
+                found.append(interval)
 
     def remove(self, start: int, end: int) -> None:
         origin = self._origin
@@ -603,15 +612,18 @@ class _Therapist:
         self.busy.add(start, end)
         self.version += 1
         for zone in self.zones:
-            self.day(zone, self._clock.local_day(zone, start)).booked += end - start
+            first, last = self._clock.local_day(zone, start), self._clock.local_day(zone, end - 1)
+            workday = self.day(zone, first)
+            workday.booked += end - start
             # A start in a day's list ends that day, so only the days the booking touches can lose starts.
-            for day in self._clock.local_days_over(zone, start, end):
-                found = self.days.get((zone, day))
+            for day in range(first, last + 1):
+                found = workday if day == first else self.days.get((zone, day))
                 if found is None:
                     continue
                 for minutes, (starts, locations) in found.free.items():
                     low, high = _after(starts, start - minutes), _first_at(starts, end, 0, len(starts))
-                    del starts[low:high], locations[low:high]
+                    if low < high:
+                        del starts[low:high], locations[low:high]
 
     def unbook(self, start: int, end: int) -> None:
         """Free [start, end) again; the caller rebuilds the free starts of the days it touches."""
