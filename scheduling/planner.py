@@ -385,9 +385,9 @@ class _Clock:
         self._first_hour = self.first_utc_day * 24
         # zone -> UTC offset in seconds by UTC hour from day 0's UTC midnight (_UNKNOWN until asked)
         self._offsets: dict[str, list[int]] = {}
-        self._wall: dict[tuple[str, int, time], int] = {}
+        self._wall: dict[str, dict[time, dict[int, int]]] = {}  # zone -> clock time -> day -> minute
         self._dates: dict[int, date] = {}
-        self._bounds: dict[tuple[str, int], tuple[int, int]] = {}
+        self._bounds: dict[str, dict[int, tuple[int, int]]] = {}  # zone -> day -> bounds
 
     def day(self, value: date) -> int:
         return day_number(value) - self.base
@@ -403,11 +403,17 @@ class _Clock:
 
     def wall_minutes(self, zone: str, day: int, clock: time) -> int:
         """The UTC minute of a local wall-clock time; fold=0, so an ambiguous time is its first occurrence."""
-        key = (zone, day, clock)
-        found = self._wall.get(key)
+        # Nested dicts rather than one keyed by (zone, day, clock): a look-up then builds no tuple.
+        in_zone = self._wall.get(zone)
+        if in_zone is None:
+            in_zone = self._wall[zone] = {}
+        by_day = in_zone.get(clock)
+        if by_day is None:
+            by_day = in_zone[clock] = {}
+        found = by_day.get(day)
         if found is None:
             moment = datetime.combine(self.date(day), clock, tzinfo=_zone(zone))
-            found = self._wall[key] = _floor_minutes(moment)
+            found = by_day[day] = _floor_minutes(moment)
         return found
 
     def local_day(self, zone: str, minutes: int) -> int:
@@ -430,11 +436,13 @@ class _Clock:
 
     def day_bounds(self, zone: str, day: int) -> tuple[int, int]:
         """[start, end) of a local date in UTC minutes."""
-        key = (zone, day)
-        found = self._bounds.get(key)
+        by_day = self._bounds.get(zone)
+        if by_day is None:
+            by_day = self._bounds[zone] = {}
+        found = by_day.get(day)
         if found is None:
             midnight = time()
-            found = self._bounds[key] = (
+            found = by_day[day] = (
                 self.wall_minutes(zone, day, midnight),
                 self.wall_minutes(zone, day + 1, midnight),
             )
@@ -599,14 +607,23 @@ class _Therapist:
     hours: dict[tuple[str, int], list[WeeklyHours]]  # (zone, weekday) -> rows
     busy: _Intervals
     zones: tuple[str, ...] = ()  # the zones of the therapist's locations, sorted
-    days: dict[tuple[str, int], _WorkDay] = field(default_factory=dict)  # by (zone, local day number)
+    # zone -> local day number -> its work day; nested, so a look-up builds no tuple
+    days: dict[str, dict[int, _WorkDay]] = field(default_factory=dict)
     version: int = 0  # counts changes to the busy time, so what is derived from it can be cached
 
     def day(self, zone: str, day: int) -> _WorkDay:
-        found = self.days.get((zone, day))
+        in_zone = self.days.get(zone)
+        if in_zone is None:
+            in_zone = self.days[zone] = {}
+        found = in_zone.get(day)
         if found is None:
-            found = self.days[zone, day] = _WorkDay()
+            found = in_zone[day] = _WorkDay()
         return found
+
+    def known_day(self, zone: str, day: int) -> _WorkDay | None:
+        """The work day if anything has been worked out or booked on it."""
+        in_zone = self.days.get(zone)
+        return in_zone.get(day) if in_zone is not None else None
 
     def book(self, start: int, end: int) -> None:
         self.busy.add(start, end)
@@ -617,7 +634,7 @@ class _Therapist:
             workday.booked += end - start
             # A start in a day's list ends that day, so only the days the booking touches can lose starts.
             for day in range(first, last + 1):
-                found = workday if day == first else self.days.get((zone, day))
+                found = workday if day == first else self.known_day(zone, day)
                 if found is None:
                     continue
                 for minutes, (starts, locations) in found.free.items():
@@ -1936,7 +1953,7 @@ class _Planner:
         views hold the same lists."""
         for zone in therapist.zones:
             for day in self._clock.local_days_over(zone, start, end):
-                found = therapist.days.get((zone, day))
+                found = therapist.known_day(zone, day)
                 if found is None:
                     continue
                 for minutes, (starts, locations) in found.free.items():
