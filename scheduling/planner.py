@@ -1600,7 +1600,7 @@ class _Planner:
             for other in self._by_patient[chain.request.patient_id]
             if lookahead and other is not chain and other.window is not None
         ]
-        workable: dict[tuple[int, int], bool] = {}
+        workable: dict[int, dict[int, bool]] = {}  # item -> date -> has a free start (see _fits)
         needs: dict[int, int] = {}
         # The best slot, by (tier, score), of the dates that leave too little room: tier 1 when only another
         # item of the patient loses room for its open window, tier 2 when this item's own period does.
@@ -1639,7 +1639,7 @@ class _Planner:
         day: int,
         other: _Chain,
         needs: dict[int, int],
-        workable: dict[tuple[int, int], bool],
+        workable: dict[int, dict[int, bool]],
     ) -> bool:
         """Whether another item of the patient still fits what its open window needs with ``day`` taken."""
         window = other.window
@@ -1683,7 +1683,7 @@ class _Planner:
         window: DayWindow,
         taken: list[tuple[int, bool, bool]],
         needed: int,
-        workable: dict[tuple[int, int], bool],
+        workable: dict[int, dict[int, bool]],
     ) -> bool:
         """Whether ``needed`` sessions of ``chain`` still fit in the window with the sessions ``taken``
         (date, demanding, of this same item) added to the patient's.
@@ -1697,6 +1697,9 @@ class _Planner:
         rest = pacing.min_rest_days_between_demanding if demanding else 0
         picked = list(taken)
         found = 0
+        known = workable.get(chain.request.item_id)
+        if known is None:
+            known = workable[chain.request.item_id] = {}
         for other in range(window.earliest, window.latest + 1):
             if other in chain.sessions:
                 continue
@@ -1719,10 +1722,9 @@ class _Planner:
                 or (rest and (patient.near_demanding.get(other) or near))
             ):
                 continue
-            key = (chain.request.item_id, other)
-            fits = workable.get(key)
+            fits = known.get(other)
             if fits is None:
-                fits = workable[key] = self._has_free_start(chain, other)
+                fits = known[other] = self._has_free_start(chain, other)
             if fits:
                 picked.append((other, demanding, True))
                 found += 1
