@@ -764,9 +764,8 @@ def _explain(why: set[str], pacing: Pacing) -> str:
 # --- planning -----------------------------------------------------------------------------------------------
 
 
-# (pool, patient zone, patient-local date, minutes): the free starts one session could take on one date.
-# One therapist's free starts of one length on one of its local dates: (therapist id, therapist, zone, local
-# date, starts, locations). The lists are the therapist's own cache, trimmed in place as time is booked.
+# One therapist's free starts of one length on one of its local dates: (therapist id, work day, zone, local
+# date, starts, locations). The lists are the work day's own, trimmed in place as time is booked.
 _Free = tuple[int, "_WorkDay", str, int, list[int], list[int]]
 
 
