@@ -735,6 +735,12 @@ _NO_FREE: Final = "no_free"
 _PATIENT_BUSY: Final = "patient_busy"
 
 
+def _full_reasons(idle: bool, no_free: bool) -> frozenset[str]:
+    """Why a date has no free start for anyone: a qualified therapist does not work, or those who work are
+    full."""
+    return frozenset(([_NO_HOURS] if idle else []) + ([_NO_FREE] if no_free else []))
+
+
 def _counted(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
@@ -1743,7 +1749,7 @@ class _Planner:
             if _first_at(starts, day_start, 0, len(starts)) < _first_at(starts, day_end, 0, len(starts)):
                 return True
         # The reasons _best_on would give: every working therapist is full.
-        chain.supply.full[day] = frozenset({_NO_HOURS} if idle else set()) | ({_NO_FREE} if frees else set())
+        chain.supply.full[day] = _full_reasons(idle, bool(frees))
         return False
 
     def _alternatives(self, chain: _Chain, window: DayWindow) -> list[_Slot]:
@@ -1795,10 +1801,10 @@ class _Planner:
         usual_here = self._clock.wall_minutes(info.zone, day, usual_time) if usual_time is not None else 0
         no_free = False  # a working therapist had no free start that day (idle: one did not work)
         some_free = False
-        # The best slot so far, by the score's terms that differ within one date (see the module docstring):
-        # kept as unboxed ints, because building a tuple per candidate was a tenth of the search.
+        # The best score so far (see _Score): kept unboxed, because building a tuple object per candidate was
+        # a tenth of the search.
         found = False
-        b_other = b_gap = b_outside = b_load = b_start = b_rank = b_id = b_location = 0
+        best = _UNSCORED
         # The usual therapist first: a slot with them beats everyone else's on continuity, so it ends the search.
         for usual_pass in (True, False) if usual_id in chain.ranks else (False,):
             if found:
@@ -1807,7 +1813,7 @@ class _Planner:
                 if (has_usual and therapist_id == usual) != usual_pass:
                     continue
                 load = workday.booked
-                if found and b_gap == 0 and b_outside == 0 and load > b_load:
+                if found and best[2] == 0 and best[4] == 0 and load > best[5]:
                     continue  # on time and in the patient's hours already, with a less busy therapist
                 here = zone == info.zone  # then local_day is the patient's date and every start falls on it
                 if here:
@@ -1837,38 +1843,30 @@ class _Planner:
                     start, location = starts[i], locations[i]
                     gap = abs(start - target) if usual_time is not None else 0
                     outside = max(0, early - start) + max(0, start - late)
-                    if found and not _below(
-                        (distance, other, gap, off_day, outside, load, start, rank, therapist_id, location),
-                        (
-                            distance,
-                            b_other,
-                            b_gap,
-                            off_day,
-                            b_outside,
-                            b_load,
-                            b_start,
-                            b_rank,
-                            b_id,
-                            b_location,
-                        ),
-                    ):
-                        continue
-                    found = True
-                    b_other, b_gap, b_outside, b_load, b_start = other, gap, outside, load, start
-                    b_rank, b_id, b_location = rank, therapist_id, location
+                    score = (
+                        distance,
+                        other,
+                        gap,
+                        off_day,
+                        outside,
+                        load,
+                        start,
+                        rank,
+                        therapist_id,
+                        location,
+                    )
+                    if not found or _below(score, best):
+                        found, best = True, score
         # What ruled out the therapists' time, whoever the patient.
         if idle:
             why.add(_NO_HOURS)
         if no_free:
             why.add(_NO_FREE)
         if not some_free:  # no qualified therapist has a free start that day: no need to look again
-            chain.supply.full[day] = frozenset(
-                ([_NO_HOURS] if idle else []) + ([_NO_FREE] if no_free else [])
-            )
+            chain.supply.full[day] = _full_reasons(idle, no_free)
         if not found:
             return None
-        key = (distance, b_other, b_gap, off_day, b_outside, b_load, b_start, b_rank, b_id, b_location)
-        return _Slot(key, day, b_id, b_location, b_start, b_start + minutes)
+        return _Slot(best, day, best[8], best[9], best[6], best[6] + minutes)
 
     def _pool_view(self, chain: _Chain, day: int) -> tuple[tuple[_Free, ...], bool]:
         """The qualified therapists' free starts that can fall on a patient-local date, and whether one of
