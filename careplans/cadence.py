@@ -239,10 +239,10 @@ def next_due(
     """The next window this item falls due in, and whether bookings cover it. See the module docstring."""
     state = next_due_days(
         cadence,
-        phase_start=phase_start.toordinal(),
-        completed=[day.toordinal() for day in completed],
-        booked=[day.toordinal() for day in booked],
-        today=today.toordinal(),
+        phase_start=day_number(phase_start),
+        completed=[day_number(day) for day in completed],
+        booked=[day_number(day) for day in booked],
+        today=day_number(today),
     )
     covered_by = date_of(state.covered_by) if state.covered_by is not None else None
     return CadenceState(state.window.as_dates(), state.status, covered_by)
@@ -282,7 +282,7 @@ def due_windows_over(cadence: Cadence, *, phase_start: date, until: date) -> lis
     moving through the period. Windows that open after ``until`` are left out.
     """
     _check(cadence)
-    start, last_day = phase_start.toordinal(), until.toordinal()
+    start, last_day = day_number(phase_start), day_number(until)
     windows: list[DayWindow] = []
     if isinstance(cadence, CountPerPeriod):
         period = _period_containing(cadence, start, start)

@@ -827,6 +827,7 @@ class _Chain:
         pool: tuple[int, ...],
         pool_id: int,
         supply: _Supply,
+        position: int,
     ) -> None:
         self.request = request
         self.phase_start = phase_start
@@ -844,7 +845,7 @@ class _Chain:
         self.pool = pool
         self.pool_id = pool_id
         self.supply = supply  # shared by the chains with the same pool, zone and length
-        self.position = 0  # in the planner's list of chains, by item id
+        self.position = position  # in the planner's list of chains, by item id
         self.ranks = {therapist_id: rank for rank, therapist_id in enumerate(therapist_ids)}
 
 
@@ -875,15 +876,16 @@ class _Planner:
         self._index_bookings(inp)
         self._pool_ids: dict[tuple[int, ...], int] = {}
         self._supplies: dict[tuple[int, str, int], _Supply] = {}  # by (pool id, patient zone, minutes)
-        self._chains = {req.item_id: self._start_chain(req) for req in sorted(inp.requests, key=_item_id)}
+        self._in_order = [  # by item id
+            self._start_chain(req, position)
+            for position, req in enumerate(sorted(inp.requests, key=_item_id))
+        ]
+        self._chains = {chain.request.item_id: chain for chain in self._in_order}
         self._by_patient: dict[int, list[_Chain]] = {info.patient_id: [] for info in inp.patients}
         for chain in self._chains.values():
             self._by_patient[chain.request.patient_id].append(chain)
         # The queue of open windows (step 3), each as one int that orders like the tuple (window.latest, open
         # dates, therapists working, item id): ints compare without the calls a tuple's comparison makes.
-        self._in_order = list(self._chains.values())  # by item id
-        for position, chain in enumerate(self._in_order):
-            chain.position = position
         self._radix_working = 1 + len({t for chain in self._in_order for t in chain.therapist_ids})
         self._queue: list[int] = []
         self._working: dict[tuple[int, int, int], int] = {}  # see _therapists_working
@@ -907,9 +909,10 @@ class _Planner:
         for row in sorted(inp.hours, key=_hours_order):
             if row.ends <= row.starts:
                 continue
-            therapist = therapists.setdefault(
-                row.therapist_id, _Therapist(row.therapist_id, clock, {}, _Intervals(clock.first_utc_day))
-            )
+            therapist = therapists.get(row.therapist_id)
+            if therapist is None:  # not setdefault, which would build a therapist for every row
+                therapist = _Therapist(row.therapist_id, clock, {}, _Intervals(clock.first_utc_day))
+                therapists[row.therapist_id] = therapist
             therapist.hours.setdefault((row.zone, row.weekday), []).append(row)
         for therapist in therapists.values():
             therapist.zones = tuple(sorted({zone for zone, _ in therapist.hours}))
@@ -939,7 +942,7 @@ class _Planner:
 
     # step 3 and 8: the cadence chain
 
-    def _start_chain(self, req: ItemRequest) -> _Chain:
+    def _start_chain(self, req: ItemRequest, position: int) -> _Chain:
         patient = self._patients[req.patient_id]
         zone = patient.info.zone
         today = self._clock.local_day(zone, self._now)
@@ -965,6 +968,7 @@ class _Planner:
             pool=pool,
             pool_id=pool_id,
             supply=supply,
+            position=position,
         )
 
     def _advance(self, chain: _Chain) -> None:
