@@ -1124,3 +1124,20 @@ def test_the_planners_local_dates_are_zoneinfos_around_every_clock_change(zone: 
         if clock.date(clock.local_day(zone, m)) != datetime.fromtimestamp(m * 60, tz).date()
     ]
     assert wrong == []
+
+
+def test_sessions_held_earlier_this_week_count_towards_the_weekly_limit() -> None:
+    # Wednesday 6 May. The patient already came Monday and Tuesday for massage, and allows two sessions a
+    # week, so the weekly exercise session cannot go this week: it is missed, and next week's goes on that
+    # week's ideal day, its middle (Thursday).
+    pacing = Pacing(max_per_day=2, min_rest_days_between_demanding=0, max_per_week=2)
+    massage = request(1, 1, Interval(14, 28), "2026-04-01", held=("2026-05-04", "2026-05-05"))
+    exercise = request(2, 1, CountPerPeriod(1, 1, 7), "2026-05-04")
+    inp = clinic(at("2026-05-06", "12:00"), 7, every_day(1), (patient(1, pacing),), (massage, exercise))
+    result = plan(inp)
+
+    assert_plan_keeps_the_hard_constraints(inp, result)
+    assert by_item(result) == {2: ["2026-05-14 09:00 with therapist 1"]}
+    (miss,) = result.misses
+    assert (miss.item_id, miss.window.latest) == (2, d("2026-05-10"))
+    assert miss.reason == "pacing: at most 2 sessions a week"
