@@ -38,8 +38,9 @@ def planning_input(
     ignore_appointments: Iterable[int] = (),
     avoid: Iterable[Appointment] = (),
 ) -> planner.PlanningInput:
-    """The planner's view of the clinic. ``avoid`` holds just-cancelled appointments: their slots are not
-    offered again as the replacement (the patient or the clinic has said that time does not work)."""
+    """The planner's view of the clinic. ``avoid`` holds just-cancelled appointments: their times are not
+    offered again as the replacement, with any therapist (the patient or the clinic has said that time does
+    not work)."""
     loaded = list(with_plan_detail(plans.filter(status=CarePlan.Status.ACTIVE)))
     wanted = set(only_items) if only_items is not None else None
     ignored = set(ignore_appointments)
@@ -107,7 +108,9 @@ def planning_input(
         planner.Blocked(t.therapist_id, None, t.starts_at, t.ends_at)
         for t in TimeOff.objects.filter(ends_at__gt=now, starts_at__lt=horizon_end).order_by("pk")
     ]
-    blocked += [planner.Blocked(a.therapist_id, None, a.starts_at, a.ends_at) for a in avoid]
+    # The time itself, with every therapist: another therapist at the same hour is no answer to "that time
+    # does not work". The cancel action plans only the cancelled items with it, so no one else loses that time.
+    blocked += [planner.Blocked(None, None, a.starts_at, a.ends_at) for a in avoid]
     for closure in ClinicClosure.objects.select_related("location").filter(
         date__gte=now.date() - timedelta(days=1)
     ):
